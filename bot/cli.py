@@ -1,0 +1,350 @@
+"""`frontline …`: init, serve, say, outbox, export, parse."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import secrets
+import sys
+import time
+import uuid
+from datetime import date, datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+from bot.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("frontline")
+
+CONFIG_TEMPLATE = "config.yaml.j2"
+
+
+# ---------------------------------------------------------------------------- init
+def render_config(token: str, aes_key: str) -> str:
+    from jinja2 import Environment, FileSystemLoader
+
+    from bot.render import TEMPLATES
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True)
+    return env.get_template(CONFIG_TEMPLATE).render(token=token, aes_key=aes_key)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.runtime import new_aes_key
+
+    target = Path(args.path)
+    if target.exists():
+        print(f"{target} already exists; left as it is", file=sys.stderr)
+        return 1
+    target.write_text(render_config(secrets.token_urlsafe(24), new_aes_key()), encoding="utf-8")
+    print(f"wrote {target} with a fresh token and EncodingAESKey; paste both into the robot's callback settings")
+    return 0
+
+
+# ---------------------------------------------------------------------------- serve
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    return serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        scheduler=not args.no_scheduler,
+    )
+
+
+# ---------------------------------------------------------------------------- say
+def robot_xml(text: str, userid: str, name: str, chat_id: str, msgid: str, webhook_url: str) -> str:
+    def cdata(v: str) -> str:
+        return "<![CDATA[" + v.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+    return (
+        f"<xml><WebhookUrl>{cdata(webhook_url)}</WebhookUrl><ChatId>{cdata(chat_id)}</ChatId>"
+        f"<ChatType>group</ChatType><From><UserId>{cdata(userid)}</UserId><Name>{cdata(name)}</Name>"
+        f"<Alias>{cdata(userid)}</Alias></From><MsgType>text</MsgType>"
+        f"<Text><Content>{cdata(text)}</Content></Text><MsgId>{cdata(msgid)}</MsgId></xml>"
+    )
+
+
+def _open_reply(cipher: Any, body: bytes) -> str:
+    from defusedxml.ElementTree import fromstring
+
+    if not body.strip():
+        return ""
+    root = fromstring(body)
+    plain = cipher.open(
+        root.findtext("Encrypt") or "",
+        root.findtext("MsgSignature") or "",
+        root.findtext("TimeStamp") or "",
+        root.findtext("Nonce") or "",
+    )
+    inner = fromstring(plain.encode())
+    return inner.findtext("Markdown/Content") or inner.findtext("Text/Content") or ""
+
+
+def _post_contents(payloads: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for p in payloads:
+        kind = p.get("msgtype", "")
+        body = p.get(kind) or {}
+        content = body.get("content") or f"[{kind}]"
+        mentioned = body.get("mentioned_list") or []
+        out.append(content + ("".join(f" @{m}" for m in mentioned)))
+    return out
+
+
+def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
+    import requests
+
+    from bot.models import Outbox, SimPost
+    from bot.render import Renderer
+    from bot.runtime import credentials, prepare_database
+    from bot.wecom.crypto import CallbackCipher
+
+    engine = prepare_database(settings)
+    creds = credentials(settings, engine)
+    cipher = CallbackCipher(creds.token, creds.aes_key, creds.receive_id)
+    member = settings.member(args.user)
+    name = args.name or (member.name if member else args.user)
+    chat_id = args.chat or (settings.chats[0] if settings.chats else "wrkFrontlineSim")
+    msgid = "say-" + uuid.uuid4().hex
+    webhook = settings.wecom.webhook_url or "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=simulated"
+    plain = robot_xml(args.text, args.user, name, chat_id, msgid, webhook)
+    encrypt, sig, ts, nonce = cipher.seal(plain)
+    body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
+    query = {"msg_signature": sig, "timestamp": ts, "nonce": nonce}
+    source = f"msg:{msgid}"
+
+    if args.local:
+        from sqlmodel import Session, select
+
+        from bot.runtime import build_runtime
+
+        rt = build_runtime(settings, engine=engine)
+        resp = rt.service.receive(query, body)
+        status, reply_body = resp.status, resp.body
+        rt.worker.drain()
+        with Session(engine) as s:
+            if creds.simulated:
+                posts = [json.loads(p.payload) for p in s.exec(select(SimPost).where(SimPost.source == source))]
+            else:
+                posts = [json.loads(p.payload) for p in s.exec(select(Outbox).where(Outbox.source == source))]
+    else:
+        url = args.url.rstrip("/") + "/wecom/callback"
+        try:
+            r = requests.post(url, params=query, data=body, headers={"Content-Type": "text/xml"}, timeout=10)
+        except requests.RequestException as exc:
+            print(f"cannot reach {url}: {type(exc).__name__} (is `frontline serve` running?)", file=sys.stderr)
+            return 1
+        status, reply_body = r.status_code, r.content
+        posts = []
+        if status == 200:
+            posts = _wait_for_posts(args, settings, engine, source, creds.simulated)
+    if status != 200:
+        print(f"refused: HTTP {status} {reply_body.decode(errors='replace')}", file=sys.stderr)
+        return 1
+    reply = _open_reply(cipher, reply_body)
+    out = Renderer(settings.tz).render("cli/say.txt.j2", name=name, reply=reply, posts=_post_contents(posts))
+    print(out)
+    return 0
+
+
+def _wait_for_posts(
+    args: argparse.Namespace, settings: Settings, engine: Any, source: str, simulated: bool
+) -> list[dict[str, Any]]:
+    """Group posts caused by the message: from the simulator's sink, or the outbox rows."""
+    import requests
+    from sqlmodel import Session, select
+
+    from bot.models import Outbox
+
+    deadline = time.monotonic() + args.wait
+    while True:
+        if simulated:
+            try:
+                r = requests.get(args.url.rstrip("/") + "/sim/posts", params={"source": source}, timeout=5)
+                posts = [p["payload"] for p in r.json()] if r.status_code == 200 else []
+            except (requests.RequestException, ValueError):
+                posts = []
+        else:
+            with Session(engine) as s:
+                posts = [json.loads(p.payload) for p in s.exec(select(Outbox).where(Outbox.source == source))]
+        pending = False
+        if simulated:
+            with Session(engine) as s:
+                pending = (
+                    s.exec(select(Outbox.id).where(Outbox.source == source, Outbox.state != "sent")).first() is not None
+                )
+        if not pending or time.monotonic() > deadline:
+            return posts
+        time.sleep(0.1)  # a person waiting at a terminal; the server's worker is delivering
+
+
+# ---------------------------------------------------------------------------- outbox
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import update
+    from sqlmodel import Session, select
+
+    from bot.db import session_scope
+    from bot.models import Outbox
+    from bot.runtime import prepare_database
+    from bot.wecom.outbox import redact_target
+
+    engine = prepare_database(settings)
+    if args.action == "retry":
+        with session_scope(engine) as s:
+            q = update(Outbox).where(Outbox.state == "failed")
+            if args.ids:
+                q = q.where(Outbox.id.in_(args.ids))
+            n = s.exec(
+                q.values(state="pending", attempts=0, error=None, next_attempt_at=datetime.now(settings.tz))
+            ).rowcount
+        print(f"{n} failed post(s) queued again")
+        return 0
+    with Session(engine) as s:
+        rows = s.exec(select(Outbox).where(Outbox.state.in_(["pending", "sending", "failed"])).order_by(Outbox.id))
+        rows = list(rows)
+    if not rows:
+        print("outbox is empty: every post was delivered")
+        return 0
+    tz = settings.tz
+    for r in rows:
+        body = json.loads(r.payload)
+        content = (body.get(r.msgtype) or {}).get("content", "")
+        preview = content.replace("\n", " ")[:40]
+        print(
+            f"{r.id:>6} {r.state:<8} tries={r.attempts} {r.created_at.astimezone(tz):%m-%d %H:%M} "
+            f"{redact_target(r.target)} {r.error or ''} | {preview}"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------- export
+EXPORTS = {
+    "visits": ("Visit", "visited_at"),
+    "urgent": ("Urgent", "created_at"),
+    "competitor": ("Competitor", "reported_at"),
+    "itinerary": ("Itinerary", "reported_at"),
+    "leave": ("Leave", "reported_at"),
+    "review": ("Review", "posted_at"),
+    "messages": ("InboundMessage", "received_at"),
+}
+
+
+def _cell(value: Any, tz: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlmodel import Session, select
+
+    from bot import models
+    from bot.runtime import prepare_database
+
+    model_name, time_col = EXPORTS[args.table]
+    model = getattr(models, model_name)
+    engine = prepare_database(settings)
+    q = select(model).order_by(model.id)
+    if args.since:
+        try:
+            since = datetime.combine(date.fromisoformat(args.since), dtime(0), settings.tz)
+        except ValueError:
+            print(f"--since: not a date: {args.since!r} (expected YYYY-MM-DD)", file=sys.stderr)
+            return 2
+        q = q.where(getattr(model, time_col) >= since)
+    columns = list(model.model_fields)
+    out = sys.stdout
+    writer = csv.DictWriter(out, fieldnames=columns) if args.format == "csv" else None
+    if writer:
+        writer.writeheader()
+    with Session(engine) as s:
+        for row in s.exec(q.execution_options(yield_per=500)):
+            record = {c: _cell(getattr(row, c), settings.tz) for c in columns}
+            if writer:
+                writer.writerow(record)
+            else:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parse
+def cmd_parse(args: argparse.Namespace, settings: Settings | None) -> int:
+    from bot.parse.cli import run
+    from bot.workdays import WorkCalendar
+
+    calendar = WorkCalendar(settings.holidays, settings.workdays) if settings else None
+    return run(sys.stdin, sys.stdout, calendar=calendar)
+
+
+# ---------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frontline", description="前线助手: the WeCom bot of 销售前线")
+    p.add_argument("--config", help="path of config.yaml (default: $FRONTLINE_CONFIG or ./config.yaml)")
+    p.add_argument("--log-level", default="INFO")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init", help="write a commented config.yaml with a fresh token and AES key")
+    s.add_argument("--path", default="config.yaml")
+
+    s = sub.add_parser("serve", help="run the callback server (with the outbox worker and the scheduler)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--workers", type=int, default=2, help="worker processes (gunicorn)")
+    s.add_argument("--threads", type=int, default=4, help="threads per worker")
+    s.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this server")
+
+    s = sub.add_parser("say", help="play WeCom: send a signed message to the bot and print what it answers")
+    s.add_argument("text")
+    s.add_argument("--user", required=True, help="the sender's WeCom userid")
+    s.add_argument("--name", default="", help="display name (default: from the roster)")
+    s.add_argument("--chat", default="", help="chat id (default: the first configured chat)")
+    s.add_argument("--url", default="http://127.0.0.1:8080", help="where `frontline serve` listens")
+    s.add_argument("--local", action="store_true", help="run the bot in this process instead")
+    s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for group posts")
+
+    s = sub.add_parser("outbox", help="list pending and failed posts; `outbox retry [ID…]` queues failed ones again")
+    s.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    s.add_argument("ids", nargs="*", type=int)
+
+    s = sub.add_parser("export", help="write stored records as JSON Lines or CSV")
+    s.add_argument("table", choices=sorted(EXPORTS))
+    s.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    s.add_argument("--since", help="YYYY-MM-DD: only records from that day on")
+
+    sub.add_parser("parse", help="read JSON Lines {text, now, sender?} on stdin, write parse results")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bot.logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    if args.command == "init":
+        return cmd_init(args)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc.key}: {exc.problem}", file=sys.stderr)
+        return 2
+    handlers = {
+        "serve": cmd_serve,
+        "say": cmd_say,
+        "outbox": cmd_outbox,
+        "export": cmd_export,
+        "parse": cmd_parse,
+    }
+    return handlers[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

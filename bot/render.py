@@ -1,0 +1,97 @@
+"""The Jinja2 environment over templates/: every sentence the bot writes.
+
+Whatever a template prints is escaped for WeCom unless it is `Trusted` (built by
+us, such as a mention): a member's name or a span of their message cannot @ anyone,
+open a link, or start a heading or a quote through the bot.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# Characters that carry meaning in WeCom markdown or mentions, mapped to full-width twins
+# that read the same to a person and mean nothing to WeCom.
+_ESCAPES = str.maketrans(
+    {
+        "<": "＜",
+        ">": "＞",
+        "@": "＠",
+        "*": "＊",
+        "#": "＃",
+        "[": "［",
+        "]": "］",
+        "`": "｀",
+        "_": "＿",
+        "~": "～",
+        "|": "｜",
+        "&": "＆",
+    }
+)
+
+
+class Trusted(str):
+    """Text the bot built itself; printed as is."""
+
+
+def escape(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Trusted):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return str(value).translate(_ESCAPES)
+
+
+def mention(userid: str) -> Trusted:
+    """A markdown mention; userids are checked to be plain before they are trusted."""
+    safe = "".join(ch for ch in str(userid) if ch.isalnum() or ch in "-_.")
+    return Trusted(f"<@{safe}>") if safe else Trusted("")
+
+
+class Renderer:
+    def __init__(self, tz: ZoneInfo, directory: Path = TEMPLATES) -> None:
+        self.tz = tz
+        self.env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            autoescape=False,
+            finalize=escape,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.globals.update(mention=mention)
+        self.env.filters.update(hm=self._hm, md=self._md, day=self._day, trusted=Trusted)
+
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self.tz)
+
+    def _hm(self, value: datetime) -> Trusted:
+        return Trusted(self._local(value).strftime("%H:%M"))
+
+    def _md(self, value: datetime | date) -> Trusted:
+        return Trusted(f"{value.month}月{value.day}日")
+
+    def _day(self, value: datetime | date) -> Trusted:
+        return Trusted(
+            value.isoformat()[:10]
+            if isinstance(value, date) and not isinstance(value, datetime)
+            else self._local(value).strftime("%Y-%m-%d")
+        )
+
+    def render(self, template: str, /, **context: Any) -> str:
+        return self.env.get_template(template).render(**context).strip()
+
+
+@lru_cache(maxsize=8)
+def renderer_for(tz_name: str) -> Renderer:
+    return Renderer(ZoneInfo(tz_name))

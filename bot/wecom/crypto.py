@@ -1,0 +1,82 @@
+"""The WeCom callback cipher, through wechatpy (never hand-written AES).
+
+One `CallbackCipher` per settings: verifies signatures, opens the XML envelope of
+group robots and the JSON envelope of AI bots, and seals replies in the caller's
+format. Every failure becomes a `Refusal` with an HTTP status and a short reason.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import time
+from binascii import Error as Base64Error
+
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+_NONCE_CHARS = string.ascii_letters + string.digits
+
+
+class Refusal(Exception):
+    """A request the bot will not take: answered with `status` and `reason`, nothing stored."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def new_nonce() -> str:
+    return "".join(secrets.choice(_NONCE_CHARS) for _ in range(10))
+
+
+class CallbackCipher:
+    def __init__(self, token: str, aes_key: str, receive_id: str = "") -> None:
+        self._crypto = WeChatCrypto(token, aes_key, receive_id)
+        self._token = token
+        self._key = self._crypto.key
+        self._receive_id = receive_id
+
+    def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """URL verification: the decrypted echostr, or a Refusal."""
+        try:
+            return self._crypto.check_signature(signature, timestamp, nonce, echostr)
+        except InvalidSignatureException:
+            raise Refusal(403, "invalid signature") from None
+        except InvalidCorpIdException:
+            raise Refusal(403, "wrong receive id") from None
+        except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
+            raise Refusal(400, "undecryptable echostr") from None
+
+    def open(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
+        """The plaintext of an Encrypt field whose signature checks out."""
+        try:
+            return self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
+        except InvalidSignatureException:
+            raise Refusal(403, "invalid signature") from None
+        except InvalidCorpIdException:
+            raise Refusal(403, "wrong receive id") from None
+        except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
+            raise Refusal(400, "undecryptable body") from None
+
+    def seal(self, plaintext: str, timestamp: str | None = None, nonce: str | None = None) -> tuple[str, str, str, str]:
+        ts = timestamp or str(int(time.time()))
+        nn = nonce or new_nonce()
+        encrypt = PrpCrypto(self._key).encrypt(plaintext, self._receive_id)
+        encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
+        return encrypt, _get_signature(self._token, ts, nn, encrypt), ts, nn
+
+    def seal_xml(self, plaintext: str, timestamp: str | None = None, nonce: str | None = None) -> str:
+        encrypt, sig, ts, nn = self.seal(plaintext, timestamp, nonce)
+        return (
+            f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{sig}]]></MsgSignature>"
+            f"<TimeStamp>{ts}</TimeStamp><Nonce><![CDATA[{nn}]]></Nonce></xml>"
+        )
+
+    def seal_json(self, plaintext: str, timestamp: str | None = None, nonce: str | None = None) -> str:
+        encrypt, sig, ts, nn = self.seal(plaintext, timestamp, nonce)
+        return json.dumps({"encrypt": encrypt, "msgsignature": sig, "timestamp": ts, "nonce": nn})

@@ -1,0 +1,19 @@
+"""The last resort: a text nobody understood gets a one-line hint; anything else is stored and ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dispatch import Context, Handler, Reply
+from bot.wecom.inbound import Message
+
+
+def _text(msg: Message, ctx: Context) -> Any:
+    return msg.msgtype in ("text", "mixed") and msg.text is not None or None
+
+
+def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
+    return ctx.reply("hint.md.j2", empty=not (msg.text or "").strip())
+
+
+HANDLERS = [Handler("fallback.hint", _text, _hint, group=100)]
