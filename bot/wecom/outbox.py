@@ -146,7 +146,7 @@ class OutboxWorker:
                 .where((Outbox.state == "pending") | ((Outbox.state == "sending") & (Outbox.claimed_until < now)))
                 .distinct()
             )
-            return list(s.exec(q).all())
+            return list(s.execute(q).scalars().all())
 
     def _head(self, s: Session, target: str, now: datetime) -> Outbox | None:
         q = (
@@ -156,7 +156,7 @@ class OutboxWorker:
             .order_by(Outbox.id)
             .limit(1)
         )
-        return s.exec(q).scalars().first()
+        return s.execute(q).scalars().first()
 
     def _step(self, target: str) -> bool | float | None:
         """Send the head of one target's queue if it is due. True when a row was settled."""
@@ -170,17 +170,17 @@ class OutboxWorker:
             if head.next_attempt_at > now:
                 return (head.next_attempt_at - now).total_seconds()
             if target != LOCAL_TARGET:
-                recent = s.exec(
+                recent = s.execute(
                     select(func.count())
                     .select_from(Outbox)
                     .where(Outbox.target == target, Outbox.sent_at > now - WINDOW)
                 ).scalar_one()
                 if recent >= self.per_minute:
-                    oldest = s.exec(
+                    oldest = s.execute(
                         select(func.min(Outbox.sent_at)).where(Outbox.target == target, Outbox.sent_at > now - WINDOW)
                     ).scalar_one()
                     return max(0.5, (oldest + WINDOW - now).total_seconds())
-            claimed = s.exec(
+            claimed = s.execute(
                 update(Outbox)
                 .where(Outbox.id == head.id, Outbox.state == head.state, Outbox.attempts == head.attempts)
                 .values(state="sending", claimed_until=now + LEASE)
@@ -233,7 +233,7 @@ class OutboxWorker:
             values.update(state="failed", error=reason)
             log.error("outbox %s to %s failed: %s", row_id, redact_target(target), reason)
         with session_scope(self.engine) as s:
-            s.exec(update(Outbox).where(Outbox.id == row_id).values(**values))
+            s.execute(update(Outbox).where(Outbox.id == row_id).values(**values))
 
     def _retry_limit(self, outcome: Outcome) -> int:
         per_code = RETRYABLE_ERRCODES.get(outcome.errcode) if outcome.errcode is not None else None

@@ -1,0 +1,125 @@
+"""The command line as a new user meets it: init, say, export, outbox, and serve for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.cli import main
+from bot.settings import load_settings
+
+ROSTER = "team:\n  members:\n    - {userid: zhangwei, name: 张伟, role: rep, region: 华东}\n"
+
+
+@pytest.fixture()
+def sim_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("database: {url: 'sqlite:///bot.db'}\n" + ROSTER, encoding="utf-8")
+    return cfg
+
+
+def test_init_writes_a_working_config_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    s = load_settings(tmp_path / "config.yaml", environ={})
+    assert s.wecom.has_credentials and len(s.wecom.encoding_aes_key) == 43
+    before = (tmp_path / "config.yaml").read_text()
+    assert main(["init"]) == 1  # never overwrites
+    assert (tmp_path / "config.yaml").read_text() == before
+
+
+def test_say_local_prints_the_reply_and_export_finds_the_message(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(sim_config), "say", "--local", "--user", "zhangwei", "@前线助手 在吗"]) == 0
+    out = capsys.readouterr().out
+    assert "[前线助手 → 张伟]" in out and "/帮助" in out
+
+    assert main(["--config", str(sim_config), "export", "messages"]) == 0
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["sender"] == "zhangwei" and record["text"] == "在吗"
+    assert record["received_at"].endswith("+08:00")
+
+    assert main(["--config", str(sim_config), "export", "messages", "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("id,msgid,") and len(rows) == 2
+
+
+def test_export_rejects_a_bad_since(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(sim_config), "export", "messages", "--since", "last week"]) == 2
+    assert "--since" in capsys.readouterr().err
+
+
+def test_outbox_lists_failed_posts_and_retries_them(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.db import session_scope
+    from bot.models import Outbox
+    from bot.runtime import prepare_database
+    from bot.wecom.outbox import enqueue
+
+    engine = prepare_database(load_settings(sim_config, environ={}))
+    with session_scope(engine) as s:
+        [row] = enqueue(s, "http://127.0.0.1:9/cgi-bin/webhook/send?key=secret-key", "text", "周报")
+        s.flush()
+        row.state, row.error = "failed", "errcode 93000 (invalid webhook key)"
+    assert main(["--config", str(sim_config), "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "failed" in out and "93000" in out and "周报" in out and "secret-key" not in out
+    assert main(["--config", str(sim_config), "outbox", "retry"]) == 0
+    with session_scope(engine) as s:
+        assert s.get(Outbox, row.id).state == "pending"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_say_and_posts_to_the_local_group(sim_config: Path, tmp_path: Path) -> None:
+    """The README's path: `frontline serve` on the simulator, `frontline say`, a reply, the export."""
+    port = _free_port()
+    env = {**os.environ, "FRONTLINE_CONFIG": str(sim_config)}
+    cli = [sys.executable, "-m", "bot.cli"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "1", "--threads", "2", "--no-scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None, server.stdout.read().decode()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)  # waiting for a subprocess to bind, not for the code under test
+        said = subprocess.run(
+            [*cli, "say", "--url", f"http://127.0.0.1:{port}", "--user", "zhangwei", "@前线助手 在吗"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
+        )
+        assert said.returncode == 0, said.stderr
+        assert "[前线助手 → 张伟]" in said.stdout and "/帮助" in said.stdout
+        exported = subprocess.run(
+            [*cli, "export", "messages"], env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path
+        )
+        assert json.loads(exported.stdout.splitlines()[0])["text"] == "在吗"
+    finally:
+        server.terminate()
+        server.wait(15)
