@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
-from bot.dispatch import Context, Dispatcher, Reply, find_member
+from bot.db import fast_insert, fast_update
+from bot.dispatch import Context, Dispatcher, MemberDirectory, Reply
 from bot.models import Chat, InboundMessage
 from bot.privacy import mask_sensitive
 from bot.render import Renderer
@@ -30,10 +30,15 @@ from bot.wecom.crypto import CallbackCipher, Refusal
 from bot.wecom.inbound import AIBOT, Message, read_envelope, read_message
 from bot.wecom.outbound import MARKDOWN_LIMIT, TEXT_LIMIT, split_content
 from bot.wecom.outbox import LOCAL_TARGET, enqueue
+from bot.writer import GroupCommitter
 
 log = logging.getLogger("frontline.callback")
 
 _MSG = InboundMessage.__table__
+_CHAT = Chat.__table__
+_STORED = ["msgid", "mode", "chat_id", "chat_type", "sender", "sender_name", "msgtype", "text", "raw", "received_at"]
+_OUTCOME = ["handled_at", "handler", "reply", "reply_format", "error"]
+_UNHANDLED = dict.fromkeys(_OUTCOME)
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,19 @@ class CallbackService:
         self.clock = clock or (lambda: datetime.now(self.tz))
         self.on_posted = on_posted or (lambda: None)
         self.rebase = rebase
+        self.members = MemberDirectory(engine)
+        self.writer = GroupCommitter(engine)
+        # A second delivery of a msgid breaks its unique index, through SQLAlchemy or the driver.
+        self._duplicate = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
+        self._insert = fast_insert(engine, _MSG, _STORED + _OUTCOME)
+        self._update = fast_update(engine, _MSG, _OUTCOME)
         self._chat_webhooks: dict[str, str] = {}
 
     # ------------------------------------------------------------------ GET
     def verify(self, args: dict[str, str]) -> Response:
         try:
             sig, ts, nonce, echo = (args.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr"))
+            echo = echo.replace(" ", "+")  # base64 has no spaces: an unencoded '+' arrived as one
             if not (sig and ts and nonce and echo):
                 raise Refusal(400, "missing msg_signature, timestamp, nonce or echostr")
             plain = self.cipher.verify_url(sig, ts, nonce, echo)
@@ -147,56 +159,57 @@ class CallbackService:
     def _store_and_handle(self, msg: Message, started: float) -> tuple[str, str] | None:
         now = self.clock()
         text = mask_sensitive(msg.text) if msg.text is not None else None
-        with Session(self.engine, expire_on_commit=False) as s:
-            try:
-                row_id = s.execute(
-                    insert(_MSG).values(
-                        msgid=msg.msgid,
-                        mode=msg.mode,
-                        chat_id=msg.chat_id,
-                        chat_type=msg.chat_type,
-                        sender=msg.sender,
-                        sender_name=msg.sender_name,
-                        msgtype=msg.msgtype,
-                        text=text,
-                        raw=mask_sensitive(msg.raw),
-                        received_at=now,
-                    )
-                ).inserted_primary_key[0]
-            except IntegrityError:
-                s.rollback()
-                return self._replay(s, msg)
-            self._remember_chat(s, msg, now)
+        values = {
+            "msgid": msg.msgid, "mode": msg.mode, "chat_id": msg.chat_id, "chat_type": msg.chat_type,
+            "sender": msg.sender, "sender_name": msg.sender_name, "msgtype": msg.msgtype,
+            "text": text, "raw": mask_sensitive(msg.raw), "received_at": now,
+        }  # fmt: skip
+        ctx = Context(
+            conn=None,  # type: ignore[arg-type]  # the batch's connection, set when the unit runs
+            settings=self.settings, message=_masked(msg, text), member=self.members.get(msg.sender),
+            now=now, render=self.renderer, target=self.target_for(msg),
+        )  # fmt: skip
 
-            member = find_member(s, msg.sender)
-            ctx = Context(
-                session=s,
-                settings=self.settings,
-                message=_masked(msg, text),
-                member=member,
-                now=now,
-                render=self.renderer,
-                target=self.target_for(msg),
-                message_row_id=row_id,
-            )
+        def unit(conn: Connection) -> tuple[str | None, str | None]:
+            """Handle the message and store it with its reply, in the batch's transaction.
+
+            A handler that writes records reaches the database through `ctx.session`, which
+            first stores the message and then opens a savepoint: records of a failing handler
+            are rolled back, the message stays. A handler that writes nothing costs one INSERT.
+            Either way the unit's first write is the message, so a duplicate msgid fails it
+            before anything else was written.
+            """
+            ctx.conn = conn
+            self._remember_chat(conn, msg, now)
             handler_name, reply, error = None, None, None
-            savepoint = s.begin_nested()
             try:
                 handler_name, reply = self.dispatcher.dispatch(ctx.message, ctx)
-                savepoint.commit()
+                ctx.close()
+            except self._duplicate:
+                raise
             except Exception as exc:
-                savepoint.rollback()
-                ctx.posted.clear()
+                ctx.discard()
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 log.exception("handler failed on message %s", msg.msgid)
                 reply = Reply(self.renderer.render("error.md.j2"))
             fmt, content = self._fit(ctx, reply, started)
-            s.execute(
-                update(_MSG)
-                .where(_MSG.c.id == row_id)
-                .values(handled_at=self.clock(), handler=handler_name, reply=content, reply_format=fmt, error=error)
-            )
-            s.commit()
+            ctx.close()
+            outcome = {"handled_at": self.clock(), "handler": handler_name, "reply": content,
+                       "reply_format": fmt, "error": error}  # fmt: skip
+            if ctx.message_row_id is None:
+                ctx.message_row_id = self._insert.run(conn, {**values, **outcome})[0]
+            else:
+                self._update.run(conn, {"row_id": ctx.message_row_id, **outcome})
+            return fmt, content
+
+        def store_first(conn: Connection) -> int:
+            return self._insert.run(conn, {**values, **_UNHANDLED})[0]
+
+        ctx.store_message = store_first
+        try:
+            fmt, content = self.writer.run(unit, savepoint=False)
+        except self._duplicate:
+            return self._replay(msg)
         if ctx.posted:
             self.on_posted()
         if content is None:
@@ -226,24 +239,23 @@ class CallbackService:
             return None, None
         return reply.format, chunks[0]
 
-    def _replay(self, s: Session, msg: Message) -> tuple[str, str] | None:
-        row = s.execute(
-            select(_MSG.c.reply, _MSG.c.reply_format, _MSG.c.handled_at).where(_MSG.c.msgid == msg.msgid)
-        ).first()
+    def _replay(self, msg: Message) -> tuple[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_MSG.c.reply, _MSG.c.reply_format).where(_MSG.c.msgid == msg.msgid)).first()
         log.info("duplicate delivery of %s: replaying the first reply", msg.msgid)
         if row is None or row.reply is None:
             return None
         return row.reply_format or "markdown", row.reply
 
-    def _remember_chat(self, s: Session, msg: Message, now: datetime) -> None:
+    def _remember_chat(self, conn: Connection, msg: Message, now: datetime) -> None:
         """Keep the webhook WeCom gives for each chat, for posts that no message caused."""
         if not msg.chat_id or not msg.webhook_url or self._chat_webhooks.get(msg.chat_id) == msg.webhook_url:
             return
-        chat = s.execute(select(Chat).where(Chat.chat_id == msg.chat_id)).scalars().first()
-        if chat is None:
-            s.add(Chat(chat_id=msg.chat_id, webhook_url=msg.webhook_url, last_seen_at=now))
-        else:
-            chat.webhook_url, chat.last_seen_at = msg.webhook_url, now
+        updated = conn.execute(
+            update(_CHAT).where(_CHAT.c.chat_id == msg.chat_id).values(webhook_url=msg.webhook_url, last_seen_at=now)
+        ).rowcount
+        if not updated:
+            conn.execute(insert(_CHAT).values(chat_id=msg.chat_id, webhook_url=msg.webhook_url, last_seen_at=now))
         self._chat_webhooks[msg.chat_id] = msg.webhook_url
 
 

@@ -7,12 +7,15 @@ busy timeout so that several worker processes can share one file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, event, insert, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -64,6 +67,110 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(readonly=True)
 
 
+class WriteLock:
+    """Serialises writers across the processes sharing one SQLite file, without sleeping.
+
+    SQLite's busy handler polls with sleeps of up to 100 ms, so two server processes
+    contending for the write lock wait far longer than the lock is held. A blocking
+    `flock` on a file beside the database wakes the next writer the moment the lock is
+    free; a thread lock does the same inside a process. Other databases need neither.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._fd: int | None = None
+        self._pid = 0
+        self._depth = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.path is None:
+            yield
+            return
+        with self._thread_lock:
+            if self._depth == 0:
+                if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_WRITE_LOCKS: dict[int, WriteLock] = {}
+
+
+def write_lock(engine: Engine) -> WriteLock:
+    lock = _WRITE_LOCKS.get(id(engine))
+    if lock is None:
+        url = engine.url
+        db = url.database if url.get_backend_name() == "sqlite" else None
+        lock = WriteLock(f"{db}.lock" if db and db != ":memory:" else None)
+        _WRITE_LOCKS[id(engine)] = lock
+    return lock
+
+
+class FastStatement:
+    """One INSERT or UPDATE compiled once for the engine's dialect and run on the driver's cursor.
+
+    The message store runs on every callback; through SQLAlchemy's execution layer an
+    insert costs ~85 µs and a savepoint ~200 µs here, on the driver ~11 µs and ~4 µs.
+    Column types still apply (the bind processors of the compiled statement), so rows
+    written this way read back exactly like ORM rows.
+    """
+
+    def __init__(self, engine: Engine, table: Table, stmt: Any, columns: Mapping[str, str]) -> None:
+        dialect = engine.dialect
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = list(compiled.positiontup or []) if compiled.positional else None
+        self.processors = {  # the dialect's adaptation of each column's type, per bind name
+            key: table.c[col].type.dialect_impl(dialect).bind_processor(dialect) for key, col in columns.items()
+        }
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        out = {}
+        for key, value in values.items():
+            proc = self.processors.get(key)
+            out[key] = proc(value) if proc is not None else value
+        if self.positional is not None:
+            return tuple(out[k] for k in self.positional)
+        return out
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(self.sql, self.params(values))
+            return cur.fetchone() if cur.description else None
+        finally:
+            cur.close()
+
+
+def fast_insert(engine: Engine, table: Table, keys: Sequence[str]) -> FastStatement:
+    stmt = insert(table).values({k: bindparam(k) for k in keys}).returning(table.c.id)
+    return FastStatement(engine, table, stmt, {k: k for k in keys})
+
+
+def fast_update(engine: Engine, table: Table, keys: Sequence[str]) -> FastStatement:
+    stmt = update(table).where(table.c.id == bindparam("row_id")).values({k: bindparam(k) for k in keys})
+    return FastStatement(engine, table, stmt, {**{k: k for k in keys}, "row_id": "id"})
+
+
+def raw_sql(conn: Connection, sql: str) -> None:
+    """A statement with no parameters on the driver (SAVEPOINT, RELEASE), bypassing SQLAlchemy's layers."""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+    finally:
+        cur.close()
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -94,8 +201,8 @@ def create_schema(engine: Engine) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """One write transaction: committed on success, rolled back on any error."""
+    with write_lock(engine).hold(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -7,12 +7,15 @@ receives it, after the shared middleware has resolved who is speaking.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Connection, Engine, select
+from sqlmodel import Session
 
 from bot.models import Member, Outbox
 from bot.render import Renderer
@@ -30,9 +33,13 @@ class Reply:
 
 @dataclass
 class Context:
-    """What a handler may use: the open transaction, the speaker, the clock, the templates."""
+    """What a handler may use: the open transaction, the speaker, the clock, the templates.
 
-    session: Session
+    `session` is an ORM session joined to the request's transaction, opened on first use,
+    so a message that writes nothing pays nothing for it.
+    """
+
+    conn: Connection
     settings: Settings
     message: Message
     member: Member | None
@@ -41,6 +48,43 @@ class Context:
     target: str  # where group posts for this chat go
     message_row_id: int | None = None
     posted: list[Outbox] = field(default_factory=list)
+    store_message: Callable[[Connection], int] | None = None
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session in a savepoint of the request's transaction, opened on first use.
+
+        Handlers write through it (never through `conn`): opening it stores the message
+        first, so the records it writes can point at the message and a failing handler's
+        records roll back without the message.
+        """
+        if self._session is None:
+            if self.message_row_id is None and self.store_message is not None:
+                self.message_row_id = self.store_message(self.conn)
+            self._session = Session(
+                bind=self.conn, expire_on_commit=False, autoflush=True, join_transaction_mode="create_savepoint"
+            )
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        """Done with the ORM session: release its savepoint; the outer transaction commits with the batch."""
+        if self._session is not None:
+            self._session.commit()
+            self._session.close()
+            self._session = None
+
+    def discard(self) -> None:
+        """The handler failed: roll back its ORM savepoint and forget what it queued."""
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session = None
+        self.posted.clear()
 
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
@@ -91,7 +135,31 @@ class Dispatcher:
         return None, None
 
 
-def find_member(session: Session, userid: str) -> Member | None:
-    if not userid:
-        return None
-    return session.exec(select(Member).where(Member.userid == userid, Member.active == True)).first()  # noqa: E712
+class MemberDirectory:
+    """Who is speaking: the member table, cached per process for `ttl` seconds.
+
+    The roster changes a few times a year; a callback should not pay a query for it.
+    `invalidate()` after a change made in this process; other processes see it within `ttl`.
+    """
+
+    def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._members: dict[str, Member] = {}
+        self._loaded = -1e9
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        self._loaded = -1e9
+
+    def get(self, userid: str) -> Member | None:
+        if time.monotonic() - self._loaded > self.ttl:
+            with self._lock:
+                if time.monotonic() - self._loaded > self.ttl:
+                    with Session(self.engine, expire_on_commit=False) as s:
+                        rows = s.execute(select(Member).where(Member.active == True)).scalars().all()  # noqa: E712
+                        for row in rows:
+                            s.expunge(row)
+                    self._members = {m.userid: m for m in rows}
+                    self._loaded = time.monotonic()
+        return self._members.get(userid)

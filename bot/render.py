@@ -68,6 +68,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,
         )
         self.env.globals.update(mention=mention)
         self.env.filters.update(hm=self._hm, md=self._md, day=self._day, trusted=Trusted)
