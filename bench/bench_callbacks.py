@@ -4,7 +4,8 @@
     python bench/bench_callbacks.py [--seconds 8] [--conns 1,8,32] [--repeat 1]
                                     [--only peer|frontline] [--skip-peer]
 
-Both servers run under gunicorn (gthread, 2 workers x 4 threads) on 127.0.0.1.  The load
+Both servers run under gunicorn with the same settings (gthread, 2 workers x 8 threads,
+keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  The load
 comes from separate client processes (so the client does not share the server's GIL):
 signed, AES-encrypted group-robot text callbacks with unique msgids, all built before
 the timed window, sent as raw pre-built request bytes over keep-alive HTTP/1.1
@@ -56,6 +57,7 @@ PEER_VENV = REPO / "bench" / ".peer-venv"
 PEER_REQS = ["wecom-bot-svr==0.3.4", "gunicorn"]
 FRONTLINE_BIN = REPO / ".venv" / "bin" / "frontline"
 MAX_SECONDS, MAX_CONNS = 120, 256
+WORKERS, THREADS = 2, 8  # `frontline serve`'s defaults; the peer gets the same
 PER_CONN_RATE_CAP = 3000  # one keep-alive connection on loopback never exceeds this (sizes the pool)
 WARMUP_PER_CONN = 10
 SAMPLES_PER_THREAD = 8
@@ -585,9 +587,9 @@ def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterato
             "--port",
             str(port),
             "--workers",
-            "2",
+            str(WORKERS),
             "--threads",
-            "4",
+            str(THREADS),
             "--no-scheduler",
         ]
     else:
@@ -601,9 +603,11 @@ def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterato
             "--bind",
             f"{HOST}:{port}",
             "--workers",
-            "2",
+            str(WORKERS),
             "--threads",
-            "4",
+            str(THREADS),
+            "--keep-alive",
+            "30",
             "--worker-class",
             "gthread",
             "--chdir",
@@ -701,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
     print(
         f"bench: {', '.join(args.targets)}; conns {args.conn_list}; {args.seconds:g}s x {args.repeat}; "
-        f"gunicorn gthread 2 workers x 4 threads on {HOST}; {os.cpu_count()} CPUs",
+        f"gunicorn gthread {WORKERS} workers x {THREADS} threads on {HOST}; {os.cpu_count()} CPUs",
         flush=True,
     )
     try:

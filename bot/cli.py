@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--workers", type=int, default=2, help="worker processes (gunicorn)")
-    s.add_argument("--threads", type=int, default=4, help="threads per worker")
+    s.add_argument("--threads", type=int, default=8, help="threads per worker")
     s.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this server")
 
     s = sub.add_parser("say", help="play WeCom: send a signed message to the bot and print what it answers")

@@ -44,10 +44,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, synchronous: str) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
@@ -171,7 +171,12 @@ def raw_sql(conn: Connection, sql: str) -> None:
         cur.close()
 
 
-def make_engine(url: str) -> Engine:
+SQLITE_SYNC_LEVELS = ("FULL", "NORMAL")
+
+
+def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for `url`. SQLite: WAL; synchronous=FULL by default, so a commit (and the 200
+    that follows it) survives a power cut; NORMAL survives a crash of the process only."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -180,7 +185,9 @@ def make_engine(url: str) -> Engine:
             pool_size=16,
             max_overflow=16,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if sqlite_synchronous not in SQLITE_SYNC_LEVELS:
+            raise ValueError(f"sqlite synchronous level must be one of {SQLITE_SYNC_LEVELS}")
+        event.listen(engine, "connect", lambda conn, _rec: _sqlite_pragmas(conn, sqlite_synchronous))
         event.listen(engine, "begin", _sqlite_begin)
 
         @event.listens_for(engine, "connect")

@@ -103,7 +103,7 @@ def rebase(url: str, api_base: str) -> str:
 
 
 def prepare_database(settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
     create_schema(engine)
     sync_roster(settings, engine)
     return engine

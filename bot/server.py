@@ -7,6 +7,7 @@ after the fork (rows are claimed, so several workers never send the same post).
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -26,6 +27,10 @@ class _Server(BaseApplication):  # type: ignore[misc]
         self.with_scheduler = scheduler
         self.application = create_app(runtime)
         super().__init__()
+        # Everything imported so far is shared with the workers; keep the collector off those
+        # pages so they stay shared after the fork instead of being copied into each worker.
+        gc.collect()
+        gc.freeze()
 
     def load_config(self) -> None:
         for key, value in self.options.items():

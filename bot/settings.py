@@ -77,6 +77,7 @@ class OutboxSettings:
 class Settings:
     wecom: WeComSettings = field(default_factory=WeComSettings)
     database_url: str = "sqlite:///frontline.db"
+    sqlite_synchronous: str = "FULL"
     timezone: str = "Asia/Shanghai"
     chats: tuple[str, ...] = ()
     members: tuple[Member, ...] = ()
@@ -263,6 +264,9 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
     db_url = _str(db.get("url") or "sqlite:///frontline.db", "database.url")
     if "://" not in db_url:
         raise ConfigError("database.url", f"not a database URL: {db_url!r}")
+    sqlite_sync = _str(db.get("sqlite_synchronous") or "FULL", "database.sqlite_synchronous").upper()
+    if sqlite_sync not in ("FULL", "NORMAL"):
+        raise ConfigError("database.sqlite_synchronous", f"must be FULL or NORMAL, got {sqlite_sync!r}")
 
     tz = _str(raw.get("timezone") or "Asia/Shanghai", "timezone")
     try:
@@ -328,6 +332,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
     return Settings(
         wecom=wecom,
         database_url=db_url,
+        sqlite_synchronous=sqlite_sync,
         timezone=tz,
         chats=chats,
         members=tuple(members),

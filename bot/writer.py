@@ -44,6 +44,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._conn: Connection | None = None
 
     def run(self, work: Callable[[Connection], T], *, savepoint: bool = True) -> T:
         """Run `work(conn)` in the next batch; return once the batch is committed.
@@ -92,9 +93,17 @@ class GroupCommitter:
             if stop:
                 return
 
+    def _connection(self) -> Connection:
+        # The writer thread keeps one connection: no pool checkout and no reset-on-return
+        # ROLLBACK per batch. It is dropped after an error and opened again.
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+        return self._conn
+
     def _commit(self, batch: list[_Job[Any]]) -> None:
         try:
-            with self.engine.connect() as conn, conn.begin():
+            conn = self._connection()
+            with conn.begin():
                 for job in batch:
                     if job.savepoint:
                         raw_sql(conn, "SAVEPOINT fl_unit")
@@ -109,6 +118,9 @@ class GroupCommitter:
                         job.error = exc
         except Exception as exc:
             log.error("batch of %d could not be committed: %s", len(batch), type(exc).__name__)
+            if self._conn is not None:
+                self._conn.invalidate()
+                self._conn = None
             for job in batch:
                 job.result, job.error = None, job.error or exc
         finally:
