@@ -1,0 +1,231 @@
+"""parse(): one message in, one parse-schema.md object out. Pure: no I/O at call time."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from bot.parse.entities import (
+    Found,
+    decision_role,
+    find_brands,
+    find_contacts,
+    find_customers,
+    find_departments,
+    guess_brand,
+    has_competitor_word,
+    split_contact,
+)
+from bot.parse.fields import (
+    competitor_activity,
+    find_markers,
+    first_time_in,
+    handover,
+    has_visit_content,
+    leave_dates,
+    review_fields,
+    visit_spans,
+)
+from bot.parse.kinds import Signals, classify
+from bot.parse.quantities import find_budget, find_items_at, mentions_product
+from bot.parse.text import Prepared, clauses, prepare
+from bot.parse.timeexpr import find_times
+from bot.workdays import DEFAULT_CALENDAR, WorkCalendar
+
+KEYS: tuple[str, ...] = (
+    "kind",
+    "customer",
+    "department",
+    "contact",
+    "decision_role",
+    "pain_points",
+    "competitor",
+    "next_action",
+    "due",
+    "items",
+    "budget",
+    "brand",
+    "activity",
+    "start",
+    "end",
+    "handover",
+    "target_met",
+    "reason",
+    "remedy",
+    "missing",
+)
+KINDS: tuple[str, ...] = ("visit", "urgent", "competitor", "itinerary", "leave", "review", "other")
+ROLES: tuple[str, ...] = ("决策者", "采购", "技术把关", "财务", "科室负责人", "使用者", "影响者")
+CORE_ITEMS: tuple[str, ...] = ("decision_role", "pain_points", "competitor", "next_action")
+
+_NAME_END_RE = re.compile(r"[（(,，、;；/\s]")
+_TEMPLATE_FIELDS = ("customer", "department", "contact", "pain_points", "competitor", "next_action")
+
+
+def empty_result(kind: str = "other") -> dict[str, Any]:
+    """A result with every key of the schema, nothing filled in."""
+    out: dict[str, Any] = dict.fromkeys(KEYS)
+    out["kind"] = kind
+    out["items"] = []
+    out["missing"] = []
+    return out
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _span_text(p: Prepared, span: tuple[int, int] | None) -> str | None:
+    """A span of the message as written."""
+    if span is None or span[1] <= span[0]:
+        return None
+    return p.raw[span[0] : span[1]]
+
+
+def _name_text(p: Prepared, span: tuple[int, int] | None) -> str | None:
+    """A name from a template value, with half-width letters and digits, up to a bracket or a comma."""
+    if span is None or span[1] <= span[0]:
+        return None
+    value = _NAME_END_RE.split(p.flat[span[0] : span[1]], maxsplit=1)[0].strip()
+    return value or None
+
+
+def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCalendar | None = None) -> dict[str, Any]:
+    """Understand one message sent at `now` (timezone-aware; its own date is "today").
+
+    `sender` (the WeCom userid) is accepted for callers' convenience; the text
+    alone decides the result. `calendar` supplies the working days (default:
+    the statutory Chinese calendar with no admin dates).
+    """
+    cal = calendar or DEFAULT_CALENDAR
+    today = now.date()
+    p = prepare(text)
+    out = empty_result()
+    if not p.norm:
+        return out
+    norm = p.norm
+
+    markers = find_markers(p)
+    times = find_times(norm, today, cal)
+    customers = find_customers(p.flat, norm)
+    departments = find_departments(p.flat, norm, customers)
+    contacts = find_contacts(p.flat, norm, customers)
+    brands = find_brands(p.flat, norm)
+    guessed = None if brands else guess_brand(p.flat, norm, customers)
+    comp_word = has_competitor_word(norm)
+    template = any(markers.has(k) for k in _TEMPLATE_FIELDS)
+
+    located = find_items_at(norm)
+    items = [item for _, item in located]
+    sig = Signals(
+        has_customer=bool(customers) or markers.span("customer") is not None,
+        has_contact=bool(contacts) or markers.span("contact") is not None,
+        has_brand=bool(brands) or guessed is not None,
+        has_competitor_word=comp_word,
+        has_template=template,
+        has_items=bool(items),
+        brand_first=_opens_with(norm, brands[0] if brands else None),
+        goods=lambda: bool(departments) or mentions_product(norm),
+        visit_content=lambda: has_visit_content(norm),
+    )
+    kind = classify(norm, times, today, sig)
+    out["kind"] = kind
+
+    # --- who and where
+    if markers.has("customer"):
+        out["customer"] = _name_text(p, markers.span("customer"))
+    elif customers:
+        out["customer"] = customers[0].text
+    if markers.has("department"):
+        out["department"] = _name_text(p, markers.span("department"))
+    elif departments:
+        out["department"] = departments[0].text
+    title: str | None = None
+    if markers.has("contact"):
+        out["contact"] = _name_text(p, markers.span("contact"))
+        span = markers.span("contact")
+        inside = [c for c in contacts if span and span[0] <= c.start < span[1]]
+        if inside:  # "联系人：设备科王主任" → 王主任
+            out["contact"], title = inside[0].text, inside[0].title
+        else:
+            split = split_contact(out["contact"]) if out["contact"] else None
+            title = split[1] if split else None
+    elif contacts:
+        out["contact"] = contacts[0].text
+        title = contacts[0].title
+    stated_role = _name_text(p, markers.span("decision_role"))
+    if stated_role in ROLES:
+        out["decision_role"] = stated_role
+    else:
+        out["decision_role"] = decision_role(title, out["department"])
+
+    # --- by kind
+    if kind == "visit":
+        spans = visit_spans(p, times, today, brands, comp_word)
+        pain = markers.span("pain_points") if markers.has("pain_points") else spans.pain_points
+        comp = markers.span("competitor") if markers.has("competitor") else spans.competitor
+        nxt = markers.span("next_action") if markers.has("next_action") else spans.next_action
+        out["pain_points"] = _span_text(p, pain)
+        out["competitor"] = _span_text(p, comp)
+        out["next_action"] = _span_text(p, nxt)
+        due = first_time_in(times, nxt)
+        if due is None and nxt is not None:
+            due = first_time_in(times, markers.span("due"))
+        out["due"] = _iso(due)
+        out["items"] = _items_outside_competitor_clauses(p, located, brands) if brands else items
+        out["budget"] = _budget(p, markers)
+        out["missing"] = [k for k in CORE_ITEMS if out[k] is None]
+    elif kind in ("urgent", "itinerary"):
+        explicit = first_time_in(times, markers.span("due"))
+        out["due"] = _iso(explicit or (times[0].date if times else None))
+        out["items"] = items
+        out["budget"] = _budget(p, markers)
+    elif kind == "competitor":
+        if not brands and guessed is not None:
+            brands = [guessed]
+        out["brand"] = brands[0].text if brands else None
+        entities: list[Found] = [*brands, *customers, *departments]
+        out["activity"] = _span_text(p, competitor_activity(p, entities))
+    elif kind == "leave":
+        start, end = leave_dates(p, times, today, cal)
+        out["start"], out["end"] = _iso(start), _iso(end)
+        out["handover"] = handover(p)
+    elif kind == "review":
+        review = review_fields(p, markers)
+        out["target_met"] = review.target_met
+        out["reason"] = _span_text(p, review.reason)
+        out["remedy"] = _span_text(p, review.remedy)
+    else:  # other
+        out["items"] = items
+    return out
+
+
+_HEARSAY_RE = re.compile(r"(?:听说|据说|有同行说|同行说|有人说|注意)?[:，,]?")
+
+
+def _opens_with(norm: str, brand: Found | None) -> bool:
+    """Whether the message starts with the brand (after 听说…)."""
+    if brand is None:
+        return False
+    lead = _HEARSAY_RE.match(norm)
+    return brand.start == (lead.end() if lead else 0)
+
+
+def _budget(p: Prepared, markers: Any) -> int | None:
+    stated = markers.span("budget")
+    if stated is not None:
+        value = find_budget(p.norm[stated[0] : stated[1]])
+        if value is not None:
+            return value
+    return find_budget(p.norm)
+
+
+def _items_outside_competitor_clauses(
+    p: Prepared, located: list[tuple[int, dict[str, object]]], brands: list[Found]
+) -> list[dict[str, object]]:
+    """A visit's items, leaving out counts said about a competitor ("迈瑞在科里有6台在用")."""
+    if not located:
+        return []
+    theirs = [(s, e) for s, e in clauses(p.norm) if any(s <= b.start < e for b in brands)]
+    return [item for pos, item in located if not any(s <= pos < e for s, e in theirs)]

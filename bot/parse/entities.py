@@ -1,0 +1,225 @@
+"""Named things in a message: customer, department, contact, decision role, competitor brand."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.parse.lexicon import lexicon, words_alt
+
+_lex = lexicon()
+
+# ---------------------------------------------------------------------------- customers
+_cust = _lex.customers
+_STANDALONE = {s["text"] for s in _cust["suffixes"] if s.get("standalone")}
+_SUFFIX_RE = re.compile(
+    "(?P<abbr>"
+    + "|".join(f"(?:{p})" for p in _cust["abbreviations"])
+    + ")"
+    + "|(?P<suffix>"
+    + words_alt([s["text"] for s in _cust["suffixes"]])
+    + ")"
+)
+_BOUNDARY_RE = re.compile(words_alt(_cust["boundaries"]))
+_ADMIN_CHARS = set(_cust["admin_chars"])
+_AMBIGUOUS = set(_cust["ambiguous_boundaries"])
+_REJECT_NAMES = set(_cust["reject_names"])
+_REJECT_ENDINGS = set(_cust["reject_name_endings"])
+_REJECT_STARTS = tuple(_cust["reject_name_starts"])
+_NAME_CHAR_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_MAX_NAME = 12
+
+
+@dataclass(slots=True)
+class Found:
+    start: int
+    end: int
+    text: str  # as written
+
+
+def _judge_name(name: str, standalone: bool, boundary: str) -> bool | None:
+    """True: a name; False: try further left; None: there is no name here at all."""
+    if not name:
+        if standalone:
+            return True
+        return False if boundary in _AMBIGUOUS else None
+    if len(name) == 1:
+        if name in _ADMIN_CHARS:
+            return True
+        return None if standalone else False
+    if name in _REJECT_NAMES or name[-1] in _REJECT_ENDINGS or name.startswith(_REJECT_STARTS):
+        return None
+    return True
+
+
+def find_customers(raw: str, norm: str) -> list[Found]:
+    """Every hospital or care organisation named in the message, in order."""
+    out: list[Found] = []
+    for m in _SUFFIX_RE.finditer(norm):
+        if m.group("abbr"):
+            out.append(Found(m.start(), m.end(), raw[m.start() : m.end()]))
+            continue
+        s = m.start()
+        lo = s
+        while lo > 0 and s - lo < _MAX_NAME and _NAME_CHAR_RE.match(norm, lo - 1):
+            lo -= 1
+        chunk = norm[lo:s]
+        starts = sorted(((b.end(), b.group(0)) for b in _BOUNDARY_RE.finditer(chunk)), reverse=True)
+        starts.append((0, ""))
+        standalone = m.group("suffix") in _STANDALONE
+        for p, boundary in starts:
+            verdict = _judge_name(chunk[p:], standalone, boundary)
+            if verdict is None:
+                if standalone:  # "去了趟人民医院": the suffix alone is the name
+                    out.append(Found(s, m.end(), raw[s : m.end()]))
+                break
+            if verdict:
+                out.append(Found(lo + p, m.end(), raw[lo + p : m.end()]))
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------- departments
+_dept = _lex.departments
+DEPARTMENT_CATEGORY: dict[str, str] = {}
+for _category in ("clinical", "admin", "finance", "technical", "procurement"):
+    for _name in _dept[_category]:
+        DEPARTMENT_CATEGORY[_name.upper()] = _category
+_DEPT_RE = re.compile(words_alt([n for c in _dept.values() if isinstance(c, list) for n in c], latin_whole=True))
+_GENERIC_DEPT_RE = re.compile(r"的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
+_GENERIC_STOP = set(_dept["generic_stop_chars"])
+_TARGET_BEFORE_RE = re.compile(r"(?:(?:找|约|联系|引荐|对接|介绍)(?:一下|下)?|(?:我们|咱们)(?:和|跟|与))$")
+
+
+def department_category(name: str | None) -> str | None:
+    if name is None:
+        return None
+    return DEPARTMENT_CATEGORY.get(name.upper(), "clinical")
+
+
+def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]:
+    """Departments in order; a department that is only the target of our next step (约设备科) is left out."""
+    taken = [(c.start, c.end) for c in customers]
+    out: list[Found] = []
+    for m in _DEPT_RE.finditer(norm):
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue  # part of a customer's name (骨科医院)
+        if _TARGET_BEFORE_RE.search(norm, max(0, m.start() - 4), m.start()):
+            continue
+        out.append(Found(m.start(), m.end(), raw[m.start() : m.end()]))
+    for c in customers:
+        g = _GENERIC_DEPT_RE.match(norm, c.end)
+        if g is None or set(g.group(1)) & _GENERIC_STOP:
+            continue
+        gs, ge = g.start(1), g.end(1)
+        overlapping = [o for o in out if o.start < ge and gs < o.end]
+        if all(gs <= o.start and o.end <= ge for o in overlapping):  # 疝气外科 rather than 外科
+            out = [o for o in out if o not in overlapping]
+            out.append(Found(gs, ge, raw[gs:ge]))
+    out.sort(key=lambda f: f.start)
+    return out
+
+
+# ---------------------------------------------------------------------------- contacts
+_people = _lex.people
+_SURNAMES = _people["surnames"].split()
+_TITLES = list(_people["titles"])
+_CONTACT_RE = re.compile("(?P<surname>" + words_alt(_SURNAMES) + ")" + "(?P<title>" + words_alt(_TITLES) + ")")
+# 工 as a title, not 工作/工期/工资/工程 …
+_NOT_GONG_RE = re.compile(r"[作地期资具艺厂人业会序单号商位时种伤龄装]|程(?!师)")
+_NOT_CONTACTS = set(_people["not_contacts"])
+
+
+@dataclass(slots=True)
+class Contact:
+    start: int
+    end: int
+    text: str
+    title: str
+
+
+def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
+    taken = [(c.start, c.end) for c in customers]
+    out: list[Contact] = []
+    for m in _CONTACT_RE.finditer(norm):
+        if m.group("title") == "工" and _NOT_GONG_RE.match(norm, m.end()):
+            continue
+        if m.group(0) in _NOT_CONTACTS:
+            continue
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue
+        out.append(Contact(m.start(), m.end(), raw[m.start() : m.end()], m.group("title")))
+    return out
+
+
+def split_contact(text: str) -> tuple[str, str] | None:
+    """("王", "主任") for a contact as written in a template ("王主任"); None when it is not one."""
+    m = _CONTACT_RE.fullmatch(text.strip())
+    if not m:
+        return None
+    return m.group("surname"), m.group("title")
+
+
+# ---------------------------------------------------------------------------- decision role
+_ROLES: list[dict] = list(_people["roles"])
+
+
+def decision_role(title: str | None, department: str | None) -> str | None:
+    """The contact's place in the decision chain (parse-schema.md table, first match wins)."""
+    category = department_category(department)
+    # 科室负责人: a 主任/护士长 of any department the earlier rules did not claim (clinical, 护理部 …)
+    clinical = category not in ("procurement", "technical", "finance")
+    for rule in _ROLES:
+        if title is not None and title in rule.get("titles", ()):
+            return rule["role"]
+        if category is not None and category in rule.get("departments", ()):
+            return rule["role"]
+        if title is not None and clinical and title in rule.get("clinical_titles", ()):
+            return rule["role"]
+    return None
+
+
+# ---------------------------------------------------------------------------- brands
+_BRAND_RE = re.compile(words_alt(_lex.brands, latin_whole=True))
+_COMPETITOR_WORD_RE = re.compile(words_alt(_lex.kinds["competitor_words"]))
+
+
+def find_brands(raw: str, norm: str) -> list[Found]:
+    return [Found(m.start(), m.end(), raw[m.start() : m.end()]) for m in _BRAND_RE.finditer(norm)]
+
+
+_UNKNOWN_BRAND_RE = re.compile(
+    r"(?:听说|据说|有同行说|同行说|有人说)?(?P<brand>[A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,4}?)"
+    r"(?:的人|的销售|公司|医疗)?(?:最近|近期|这几天|这段时间|正在|又|也|已经|一直)?(?:在|给)"
+)
+_NOT_BRANDS = {
+    "我们",
+    "他们",
+    "她们",
+    "大家",
+    "同事",
+    "我",
+    "谁",
+    "客户",
+    "医院",
+    "科里",
+    "院里",
+    "今天",
+    "昨天",
+    "最近",
+}
+
+
+def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
+    """An unlisted competitor named at the start, just before 在/给 + a customer ("瑞康在市一院搞活动")."""
+    if not customers:
+        return None
+    m = _UNKNOWN_BRAND_RE.match(norm)
+    name = m.group("brand") if m else ""
+    if not m or m.end() != customers[0].start or name in _NOT_BRANDS or name[0] in "小老阿":
+        return None
+    return Found(m.start("brand"), m.end("brand"), raw[m.start("brand") : m.end("brand")])
+
+
+def has_competitor_word(norm: str, lo: int = 0, hi: int | None = None) -> bool:
+    return _COMPETITOR_WORD_RE.search(norm, lo, len(norm) if hi is None else hi) is not None

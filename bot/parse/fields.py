@@ -1,0 +1,389 @@
+"""Fields that are spans of the message: template values, visit items, review, leave, competitor activity.
+
+All positions are indices into the prepared text; `raw` and `norm` have the
+same length, so a span found on `norm` is returned from `raw`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from bot.parse.entities import Found
+from bot.parse.lexicon import lexicon, patterns_alt, words_alt
+from bot.parse.numerals import to_int
+from bot.parse.text import Prepared, clauses, sentences, trim
+from bot.parse.timeexpr import TimeMention, continue_range, in_range_with_previous
+from bot.workdays import WorkCalendar
+
+_f = lexicon().fields
+_people = lexicon().people
+
+Span = tuple[int, int]
+
+# ---------------------------------------------------------------------------- template keys
+_KEY_FIELD: dict[str, str] = {}
+for _field_name, _keys in _f["template_keys"].items():
+    for _key in _keys:
+        _KEY_FIELD.setdefault(_key, _field_name)
+_KEYS_WITH_SHI = set(_f["keys_with_shi"])
+_MARKER_RE = re.compile(rf"(?P<key>{words_alt(list(_KEY_FIELD))})\s*(?P<sep>:|是)")
+_MARKER_BEFORE = set(" \t\r\n,，。;；!！?？】]）)：:、") | {""}
+_VALUE_END_RE = re.compile(r"[\n。!?！？;；]")
+_EMPTY_VALUES = {v.upper() for v in _f["empty_values"]}
+
+
+@dataclass
+class Markers:
+    """Values of "key：value" markers by field; None when the key is there but the value is empty."""
+
+    values: dict[str, Span | None] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def span(self, name: str) -> Span | None:
+        return self.values.get(name)
+
+
+def find_markers(p: Prepared) -> Markers:
+    norm = p.norm
+    found: list[tuple[int, int, str]] = []  # (marker start, value start, field)
+    for m in _MARKER_RE.finditer(norm):
+        key = m.group("key")
+        if m.group("sep") == "是" and key not in _KEYS_WITH_SHI:
+            continue
+        before = norm[m.start() - 1] if m.start() > 0 else ""
+        if before not in _MARKER_BEFORE and not ("\u2600" <= before <= "\U0001faff"):
+            continue
+        found.append((m.start(), m.end(), _KEY_FIELD[key]))
+    markers = Markers()
+    for i, (_, value_start, name) in enumerate(found):
+        stop = found[i + 1][0] if i + 1 < len(found) else len(norm)
+        end = _VALUE_END_RE.search(norm, value_start, stop)
+        if end:
+            stop = end.start()
+        s, e = trim(p.raw, value_start, stop)
+        if name in markers.values:
+            continue
+        value = p.raw[s:e]
+        empty = not value or value.upper() in _EMPTY_VALUES or value.rstrip("。.") in _EMPTY_VALUES
+        markers.values[name] = None if empty else (s, e)
+    return markers
+
+
+# ---------------------------------------------------------------------------- visit spans
+_PAIN_RE = re.compile(patterns_alt(_f["pain_words"]))
+_DESIRE_START_RE = re.compile(words_alt(_f["desire_starts"]))
+_OUR_SIDE_RE = re.compile(words_alt(_f["our_side"]))
+_NEXT_MARKER_RE = re.compile(patterns_alt(_f["next_markers"]))
+_OUR_ACTION_RE = re.compile(
+    rf"(?<![对给帮跟和与向])我们?(?:这边|那边|这里)?(?!的)[^,，。]{{0,10}}?(?:{words_alt(_f['our_action_verbs'])})"
+)
+_LATER_TODAY_RE = re.compile(r"再|还要|要|会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
+_PAST_VISIT_RE = re.compile(words_alt(_f["past_visit"]))
+_COMMIT_AT_END_RE = re.compile(rf"(?:{words_alt(_f['commit_at_end'])})$")
+_TIME_ACTION_RE = re.compile(words_alt(_f["time_action_verbs"]))
+_COMPETITOR_CLAUSE_RE = re.compile(words_alt(lexicon().kinds["competitor_words"]))
+_COMPETITOR_USE_RE = re.compile(patterns_alt(_f["competitor_use"]))
+_REPORTED_RE = re.compile(words_alt(_f["reported"]))
+_NO_COMPETITOR_RE = re.compile(r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)")
+
+
+@dataclass(slots=True)
+class VisitSpans:
+    pain_points: Span | None
+    competitor: Span | None
+    next_action: Span | None
+
+
+def _clause_hits(regex: re.Pattern[str], norm: str, parts: list[Span], starts: list[int]) -> list[bool]:
+    """For each clause, whether `regex` has a match that starts inside it (one scan of the whole text)."""
+    hits = [False] * len(parts)
+    for m in regex.finditer(norm):
+        pos = m.start()
+        i = bisect_right(starts, pos) - 1
+        if i >= 0 and pos < parts[i][1]:
+            hits[i] = True
+    return hits
+
+
+def _run_end(flags: list[bool], i: int) -> int:
+    """The last index of the run of True flags that starts at i."""
+    j = i
+    while j + 1 < len(flags) and flags[j + 1]:
+        j += 1
+    return j
+
+
+def visit_spans(
+    p: Prepared, times: list[TimeMention], today: date, brands: list[Found], has_competitor_word: bool
+) -> VisitSpans:
+    """Pain point, competitor and next action of a free-text visit report, as clause runs."""
+    norm = p.norm
+    parts = clauses(norm)
+    n = len(parts)
+    if not n:
+        return VisitSpans(None, None, None)
+    starts = [s for s, _ in parts]
+    marker = _clause_hits(_NEXT_MARKER_RE, norm, parts, starts)
+    ours = _clause_hits(_OUR_ACTION_RE, norm, parts, starts) if "我" in norm else [False] * n
+    our_side = _clause_hits(_OUR_SIDE_RE, norm, parts, starts)
+    painful = _clause_hits(_PAIN_RE, norm, parts, starts)
+    coming = [False] * n
+    for t in times:
+        i = bisect_right(starts, t.start) - 1
+        if i >= 0 and t.start < parts[i][1]:
+            if t.date > today or (t.date == today and _LATER_TODAY_RE.search(norm, parts[i][0], parts[i][1])):
+                coming[i] = True
+    if any(coming):
+        past = _clause_hits(_PAST_VISIT_RE, norm, parts, starts)
+        acting = _clause_hits(_TIME_ACTION_RE, norm, parts, starts)
+    else:
+        past = acting = coming
+
+    is_next = [False] * n
+    is_pain = [False] * n
+    for i, (s, e) in enumerate(parts):
+        desire = _DESIRE_START_RE.match(norm, s, e) is not None and "我" not in norm[s:e]
+        if not desire:
+            is_next[i] = marker[i] or ours[i] or (not past[i] and coming[i] and acting[i])
+        is_pain[i] = painful[i] and not is_next[i] and not our_side[i] and norm[s] != "我"
+
+    pain: Span | None = None
+    if any(is_pain):
+        i = is_pain.index(True)
+        pain = trim(p.raw, parts[i][0], parts[_run_end(is_pain, i)][1])
+    else:
+        pain = _reported_pain(p, parts, is_next, our_side)
+
+    competitor: Span | None = None
+    named = [False] * n
+    if brands:
+        for b in brands:
+            i = bisect_right(starts, b.start) - 1
+            if i >= 0:
+                named[i] = True
+    if has_competitor_word:
+        word_hits = _clause_hits(_COMPETITOR_CLAUSE_RE, norm, parts, starts)
+        named = [a or b for a, b in zip(named, word_hits, strict=True)]
+    for i, (s, e) in enumerate(parts):
+        if named[i] and not _NO_COMPETITOR_RE.search(norm, s, e):
+            competitor = trim(p.raw, s, e)
+            break
+    if competitor is None and not any(named):
+        for i, (s, e) in enumerate(parts):
+            if not is_next[i] and not our_side[i] and _COMPETITOR_USE_RE.search(norm, s, e):
+                competitor = trim(p.raw, s, e)
+                break
+
+    next_action: Span | None = None
+    if any(is_next):
+        i = j = is_next.index(True)
+        # the run goes on through next-step clauses, and past a clause that ends with 答应/表示
+        while j + 1 < n and (is_next[j + 1] or _COMMIT_AT_END_RE.search(norm, parts[j][0], parts[j][1])):
+            j += 1
+        next_action = trim(p.raw, parts[i][0], parts[j][1])
+    return VisitSpans(pain, competitor, next_action)
+
+
+def _reported_pain(p: Prepared, parts: list[Span], is_next: list[bool], our_side: list[bool]) -> Span | None:
+    """No pain word anywhere: what the customer reported (科里反馈…) is the pain point."""
+    norm = p.norm
+    for i, (s, e) in enumerate(parts):
+        m = _REPORTED_RE.search(norm, s, e)
+        if not m:
+            continue
+        if e - m.end() >= 2:
+            return trim(p.raw, m.end(), e)
+        if i + 1 < len(parts) and not is_next[i + 1] and not our_side[i + 1]:
+            return trim(p.raw, parts[i + 1][0], parts[i + 1][1])
+        return None
+    return None
+
+
+def has_visit_content(norm: str) -> bool:
+    """Whether the text talks about a need or a next step at all."""
+    return _PAIN_RE.search(norm) is not None or _NEXT_MARKER_RE.search(norm) is not None
+
+
+def first_time_in(times: list[TimeMention], span: Span | None) -> date | None:
+    if span is None:
+        return None
+    for t in times:
+        if span[0] <= t.start < span[1]:
+            return t.date
+    return None
+
+
+# ---------------------------------------------------------------------------- review
+_NEGATIVE_RE = re.compile(patterns_alt(_f["review_negative"]))
+_POSITIVE_RE = re.compile(patterns_alt(_f["review_positive"]))
+
+
+@dataclass(slots=True)
+class Review:
+    target_met: bool | None
+    reason: Span | None
+    remedy: Span | None
+
+
+def review_fields(p: Prepared, markers: Markers) -> Review:
+    norm = p.norm
+    negative = _NEGATIVE_RE.search(norm)
+    if negative:
+        met: bool | None = False
+    elif _POSITIVE_RE.search(norm):
+        met = True
+    elif markers.has("reason") or markers.has("remedy"):
+        met = False
+    else:
+        met = None
+    reason = markers.span("reason")
+    remedy = markers.span("remedy")
+    if met is False and negative and not (markers.has("reason") and markers.has("remedy")):
+        guess_reason, guess_remedy = _review_guess(p, negative.start())
+        if not markers.has("reason"):
+            reason = guess_reason
+        if not markers.has("remedy"):
+            remedy = guess_remedy if reason != guess_remedy else None
+    if met is not False:
+        reason = remedy = None
+    return Review(met, reason, remedy)
+
+
+def _review_guess(p: Prepared, at: int) -> tuple[Span | None, Span | None]:
+    """Without 原因/补救 markers: what follows "not met" is why, up to a clause that plans the fix."""
+    norm = p.norm
+    sents = sentences(norm)
+    for k, (s, e) in enumerate(sents):
+        if not s <= at < e:
+            continue
+        rest = [c for c in clauses(norm, s, e) if c[1] > at][1:]
+        later = [c for c in sents[k + 1 :] if c[1] > c[0]]
+        if not rest:
+            if not later:
+                return None, None
+            rest = clauses(norm, later[0][0], later[0][1])
+            later = later[1:]
+        if _REMEDY_CUE_RE.match(norm, rest[0][0], rest[0][1]):  # "没完成，明天补": no reason given
+            return None, trim(p.raw, rest[0][0], rest[-1][1])
+        for j in range(1, len(rest)):
+            if _REMEDY_CUE_RE.search(norm, rest[j][0], rest[j][1]):
+                return trim(p.raw, rest[0][0], rest[j - 1][1]), trim(p.raw, rest[j][0], rest[-1][1])
+        reason = trim(p.raw, rest[0][0], rest[-1][1])
+        return reason, (trim(p.raw, later[0][0], later[0][1]) if later else None)
+    return None, None
+
+
+_REMEDY_CUE_RE = re.compile(patterns_alt(_f["remedy_cues"]))
+
+
+# ---------------------------------------------------------------------------- leave
+_DURATION_RE = re.compile(
+    r"(?P<n>(?<!\d)\d{1,3}|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]{1,3})(?:个)?(?:工作日|天)"
+    r"(?!内|后|之内|以内|之后|以后)"
+)
+
+
+def leave_dates(
+    p: Prepared, times: list[TimeMention], today: date, calendar: WorkCalendar
+) -> tuple[date | None, date | None]:
+    """First and last day of a leave: a range (下周一到周三, 12.14-12.18), a list, or a day plus a duration."""
+    if not times:
+        return None, None
+    first = times[0]
+    start = end = first.date
+    prev = first
+    for cur in times[1:]:
+        if not in_range_with_previous(p.norm, prev, cur):
+            break
+        end = continue_range(p.norm, prev, cur, today)
+        prev = TimeMention(cur.start, cur.end, cur.kind, end, cur.week_qualified or prev.week_qualified)
+    if end == start:
+        m = _DURATION_RE.search(p.norm)
+        n = to_int(m.group("n")) if m else None
+        if n and 1 < n <= 60:
+            end = calendar.add_workdays(start, n - 1) if calendar.is_workday(start) else start + timedelta(days=n - 1)
+    return start, end
+
+
+_NAME_PREFIXES = "".join(_people["name_prefixes"])
+_SURNAMES_ALT = words_alt(_people["surnames"].split())
+_HANDOVER_STOP = set(_f["handover_stop"])
+_NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有")
+_HANDOVER_BEFORE_RE = re.compile(
+    rf"(?:{words_alt(_f['handover_before'])})(?P<name>[{_NAME_PREFIXES}][\u4e00-\u9fff]"
+    rf"|(?:{_SURNAMES_ALT})[\u4e00-\u9fff]{{1,2}})"
+)
+_HANDOVER_AFTER_RE = re.compile(rf"(?:{words_alt(_f['handover_after'])})")
+_NAME_BEFORE_RE = re.compile(rf"(?:[{_NAME_PREFIXES}][\u4e00-\u9fff]|(?:{_SURNAMES_ALT})[\u4e00-\u9fff]{{1,2}})$")
+
+
+def _clean_name(name: str) -> str | None:
+    if name[0] in _NAME_PREFIXES:
+        return name[:2]
+    # a full name: surname + one or two characters, cut before a verb
+    for i in range(1, len(name)):
+        if name[i] in _NAME_TAIL_STOP:
+            name = name[:i]
+            break
+    if len(name) < 2 or name in _HANDOVER_STOP:
+        return None
+    return name
+
+
+def handover(p: Prepared) -> str | None:
+    norm = p.norm
+    for m in _HANDOVER_BEFORE_RE.finditer(norm):
+        name = _clean_name(m.group("name"))
+        if name:
+            s = m.start("name")
+            return p.flat[s : s + len(name)]
+    for m in _HANDOVER_AFTER_RE.finditer(norm):
+        g = _NAME_BEFORE_RE.search(norm, max(0, m.start() - 3), m.start())
+        if g:
+            text = g.group(0)
+            # prefer the shortest tail that is a name (跟王磊交接 → 王磊, not 跟王磊)
+            for k in range(len(text) - 2, -1, -1):
+                cand = text[k:]
+                if _NAME_BEFORE_RE.fullmatch(cand) and len(cand) >= 2:
+                    if cand in _HANDOVER_STOP:
+                        break
+                    return p.flat[m.start() - len(cand) : m.start()]
+    return None
+
+
+# ---------------------------------------------------------------------------- competitor activity
+_kinds = lexicon().kinds
+_ACTIVITY_RE = re.compile(words_alt(_kinds["competitor_activity"]))
+_SPECIFIC_ACTIVITY_RE = re.compile(patterns_alt(_kinds["competitor_specific_activity"]))
+
+
+def competitor_activity(p: Prepared, entities: list[Found]) -> Span | None:
+    """The clause that says what the competitor does, from just after the brand/customer in front of it."""
+    norm = p.norm
+    parts = clauses(norm)
+    chosen: tuple[int, int, int] | None = None  # (clause start, clause end, keyword start)
+    for regex in (_SPECIFIC_ACTIVITY_RE, _ACTIVITY_RE):
+        for s, e in parts:
+            m = regex.search(norm, s, e)
+            if m:
+                chosen = (s, e, m.start())
+                break
+        if chosen:
+            break
+    if chosen is None:  # no activity word: the clause that names the competitor
+        first = next(((s, e) for s, e in parts if any(s <= x.start < e for x in entities)), None)
+        return trim(p.raw, first[0], first[1]) if first else None
+    s, e, kw = chosen
+    cut = s
+    for ent in entities:
+        if s <= ent.start and ent.end <= kw:
+            cut = max(cut, ent.end)
+    if cut < kw and norm[cut] == "的":
+        cut += 1
+    span = trim(p.raw, cut, e)
+    return span if span[1] > span[0] else trim(p.raw, s, e)

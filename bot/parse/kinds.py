@@ -1,0 +1,128 @@
+"""What kind of message this is (parse-schema.md, "Kinds").
+
+Rules are tried in this order, the first that applies wins:
+leave > review > urgent > itinerary (报备, or a message that opens with a coming
+day and a trip to a customer) > visit (strong cue) > competitor news > goods
+needed today or tomorrow (urgent) > itinerary (weak cue) > question (other) >
+itinerary (a trip today) > visit (weak cue) > other. The cue words live in
+data/kinds.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from bot.parse.lexicon import lexicon, patterns_alt
+from bot.parse.timeexpr import TimeMention
+
+_k = lexicon().kinds
+
+
+def _rx(name: str) -> re.Pattern[str]:
+    return re.compile(patterns_alt(_k[name]))
+
+
+_LEAVE_RE = _rx("leave")
+_REVIEW_RE = _rx("review")
+_URGENT_IGNORE_RE = _rx("urgent_ignore")
+_URGENT_RE = _rx("urgent")
+_URGENT_WEAK_RE = _rx("urgent_weak")
+_ITIN_STRONG_RE = _rx("itinerary_strong")
+_ITIN_WEAK_RE = _rx("itinerary_weak")
+_VISIT_STRONG_RE = _rx("visit_strong")
+_VISIT_WEAK_RE = _rx("visit_weak")
+_ACTIVITY_RE = _rx("competitor_activity")
+_QUESTION_RE = _rx("question")
+# "今天拜访4家，都完成了": today's work done or not, with no customer named
+_DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
+_NEED_RE = re.compile(r"要用|要|需要|需|借|调")
+_GO_RE = re.compile(r"(?<![交寄发传送])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
+_CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
+_PLACE_RE = re.compile(r"医院|卫生院|诊所|客户|县里|乡里|镇上|乡镇|片区")
+_LEAD_RE = re.compile(r"^(?:报备[:：一下]*)?")
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(slots=True)
+class Signals:
+    """What the entity finders saw, for the kind rules."""
+
+    has_customer: bool
+    has_contact: bool
+    has_brand: bool
+    has_competitor_word: bool
+    has_template: bool
+    has_items: bool = False
+    brand_first: bool = False  # the message opens with a competitor's name
+    # computed only when a rule needs them
+    goods: Callable[[], bool] = _never  # a product or a department is named
+    visit_content: Callable[[], bool] = _never  # pain-point or next-step wording
+
+
+def is_urgent(norm: str) -> bool:
+    """A strong urgency word anywhere, or a weak one (尽快, 马上) outside a visit report."""
+    text = _URGENT_IGNORE_RE.sub("", norm)
+    if _URGENT_RE.search(text):
+        return True
+    return _URGENT_WEAK_RE.search(text) is not None and _VISIT_STRONG_RE.search(norm) is None
+
+
+def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
+    if _LEAVE_RE.search(norm):
+        return "leave"
+    if _REVIEW_RE.search(norm) or (
+        not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm) is not None
+    ):
+        return "review"
+    if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
+        return "urgent"
+    if _ITIN_STRONG_RE.search(norm) or _coming_trip(norm, times, today, sig, strict=True):
+        return "itinerary"
+    visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None
+    if visit_strong:
+        return "visit"
+    news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _ACTIVITY_RE.search(norm))
+    if news:
+        # a named contact who says something makes it our visit report, not competitor news
+        if not (sig.has_contact and _VISIT_WEAK_RE.search(norm)):
+            return "competitor"
+    if sig.has_items and _soon_need(norm, times, today):
+        return "urgent"
+    if _ITIN_WEAK_RE.search(norm):
+        return "itinerary"
+    if _QUESTION_RE.search(norm):
+        return "other"
+    if _coming_trip(norm, times, today, sig):
+        return "itinerary"
+    if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(norm) or sig.visit_content()):
+        return "visit"
+    return "other"
+
+
+def _soon_need(norm: str, times: list[TimeMention], today: date) -> bool:
+    """Goods wanted today or tomorrow ("明天手术要用两台除颤仪") is urgent even without 急."""
+    return _NEED_RE.search(norm) is not None and any(0 <= (t.date - today).days <= 1 for t in times)
+
+
+def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals, strict: bool = False) -> bool:
+    """明天去县中医院…, 下周二去县人民医院…: the message opens with a coming day and a trip to a customer.
+
+    `strict`: the day is after today and the opening clause tells nothing that already happened.
+    """
+    if not times or not (sig.has_customer or _PLACE_RE.search(norm)):
+        return False
+    lead = _LEAD_RE.match(norm)
+    first = times[0]
+    if first.start > (lead.end() if lead else 0) + 1 or first.date < today:
+        return False
+    stop = _CLAUSE_END_RE.search(norm, first.end)
+    end = stop.start() if stop else len(norm)
+    if strict and (first.date == today or "了" in norm[first.end : end] or _QUESTION_RE.search(norm)):
+        return False
+    return _GO_RE.search(norm, first.end, end) is not None

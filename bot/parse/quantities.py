@@ -1,0 +1,150 @@
+"""Products with counts (items) and money amounts (budget)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.parse.lexicon import lexicon, words_alt
+from bot.parse.numerals import CN_NUM_CHARS, to_int, to_number
+from bot.parse.text import sentences
+
+_prod = lexicon().products
+
+_HEAD = words_alt(_prod["heads"], latin_whole=True)
+_MODIFIER = words_alt(_prod["modifiers"])
+_PRODUCT = rf"(?:(?:{_MODIFIER})*(?:{_HEAD}))"
+_PRODUCT_RE = re.compile(_PRODUCT)
+# Numbers start where a run of digits starts (the lookbehinds keep long digit runs linear).
+_QTY = r"(?:(?<!\d)\d{1,7}|(?<![零一二两三四五六七八九十百千万])[零一二两三四五六七八九十百千万]{1,10})"
+_UNIT = words_alt(_prod["units"])
+_QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千万])(?P<qty>{_QTY})(?P<unit>{_UNIT})")
+# A product written right before (除颤仪两台) or right after (3台呼吸机) the count.
+_PRODUCT_BEFORE_RE = re.compile(rf"(?:{_PRODUCT})$")
+_PRODUCT_AFTER_RE = re.compile(rf"(?:新的|的)?({_PRODUCT})")
+_GENERIC_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fff]{{1,4}}?[{''.join(_prod['generic_endings'])}])")
+_NOT_PRODUCTS = set(_prod["not_products"])
+_GENERIC_ENDINGS = set(_prod["generic_endings"])
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
+# A generic product word does not start with a verb or a function word (急需洗消机 → 洗消机).
+_NOT_PRODUCT_START = set("需要补配借调买订备申添加换急紧用的是了在有和与跟给送新旧台个科院里")
+# A bare count ("要20盒") takes the product named earlier in its sentence, when a need verb precedes it.
+_NEED_RE = re.compile(r"要|需|补|配|借|调|采购|买|订|备|申请|添|加|换")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_ORPHAN_OK_AFTER_RE = re.compile(r"左右|过来|过去|就|吧|啊|呢|以上|备用|应急|送|到|的话|先|马上|今天|明天|急用|即可|够")
+_NOT_GOODS_AFTER_RE = re.compile(r"工作日|小时|钟头|天|月|年|周|星期|礼拜|次|人|家|点")
+
+
+def find_items(norm: str) -> list[dict[str, object]]:
+    """[{"product", "quantity", "unit"}] in the order they are written."""
+    return [item for _, item in find_items_at(norm)]
+
+
+def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
+    """Items with the position of their count."""
+    items: list[tuple[int, dict[str, object]]] = []
+    for m in _QTY_UNIT_RE.finditer(norm):
+        qty = to_int(m.group("qty"))
+        if not qty:
+            continue
+        unit = m.group("unit")
+        before = _PRODUCT_BEFORE_RE.search(norm, max(0, m.start() - 12), m.start())
+        generic_before = None if before else _generic_before(norm, m.start())
+        if before:
+            product = before.group(0)
+        elif generic_before:
+            product = generic_before
+        else:
+            after = _PRODUCT_AFTER_RE.match(norm, m.end()) or _generic_after(norm, m.end())
+            if after:
+                product = after.group(1)
+            elif _CJK_RE.match(norm, m.end()) and not _ORPHAN_OK_AFTER_RE.match(norm, m.end()):
+                continue  # "两台试用机": counts something that is not a product
+            else:
+                product = _orphan_product(norm, m)
+                if product is None:
+                    continue
+        items.append((m.start(), {"product": product, "quantity": qty, "unit": unit}))
+    return items
+
+
+def mentions_product(norm: str) -> bool:
+    return _PRODUCT_RE.search(norm) is not None
+
+
+def _generic_before(norm: str, pos: int) -> str | None:
+    """An unlisted device word right before a count: "洗消机两台" (not "急需洗消机")."""
+    if pos == 0 or norm[pos - 1] not in _GENERIC_ENDINGS:
+        return None
+    best = None
+    for start in range(max(0, pos - 5), pos - 1):
+        word = norm[start:pos]
+        if _CJK_WORD_RE.fullmatch(word) and word[0] not in _NOT_PRODUCT_START and word not in _NOT_PRODUCTS:
+            best = word
+            break
+    return best
+
+
+def _generic_after(norm: str, pos: int) -> re.Match[str] | None:
+    """An unlisted device word right after a count: "两台洗消机"."""
+    m = _GENERIC_AFTER_RE.match(norm, pos)
+    return m if m and m.group(1) not in _NOT_PRODUCTS else None
+
+
+def _orphan_product(norm: str, m: re.Match[str]) -> str | None:
+    if _NOT_GOODS_AFTER_RE.match(norm, m.end()):
+        return None
+    for lo, hi in sentences(norm):
+        if lo <= m.start() < hi:
+            clause_start = max(norm.rfind(",", lo, m.start()), norm.rfind("，", lo, m.start()), lo - 1) + 1
+            if not _NEED_RE.search(norm, clause_start, m.start()):
+                return None
+            products = list(_PRODUCT_RE.finditer(norm, lo, m.start()))
+            return products[-1].group(0) if products else None
+    return None
+
+
+# ---------------------------------------------------------------------------- money
+_MONEY_UNITS: dict[str, int] = dict(_prod["money_units"])
+_CN_SMALL = CN_NUM_CHARS.replace("万", "").replace("亿", "")
+_MONEY_RE = re.compile(
+    rf"(?P<num>(?<![\d.])\d{{1,12}}(?:\.\d{{1,6}})?"
+    rf"|(?<![{CN_NUM_CHARS}])[{_CN_SMALL}]{{1,8}}点[{_CN_SMALL}]{{1,8}}"
+    rf"|(?<![{CN_NUM_CHARS}])[{CN_NUM_CHARS}]{{1,12}})"
+    rf"\s*(?P<unit>{words_alt(list(_MONEY_UNITS))})?(?P<yuan>元|块钱?)?(?!火急)"
+)
+_MONEY_HINT_RE = re.compile("[" + re.escape("".join({u[-1] for u in _MONEY_UNITS})) + "万亿]")
+_BUDGET_WORD_RE = re.compile(words_alt(_prod["budget_words"]))
+_CLAUSE_END_RE = re.compile(r"[,，。;；!?！？\n]")
+
+
+def _money_value(m: re.Match[str]) -> int | None:
+    num, unit, yuan = m.group("num"), m.group("unit"), m.group("yuan")
+    has_cn_big = any(ch in "万亿" for ch in num)
+    if not unit and not yuan and not has_cn_big:
+        return None
+    value = to_number(num)
+    if value is None:
+        return None
+    if unit:
+        value *= _MONEY_UNITS[unit]
+    result = int(round(value))
+    return result if result > 0 else None
+
+
+def find_budget(norm: str) -> int | None:
+    """A money amount in yuan: the first in a clause that talks about budget, else the first big one."""
+    if not _MONEY_HINT_RE.search(norm):
+        return None
+    first_big: int | None = None
+    for m in _MONEY_RE.finditer(norm):
+        value = _money_value(m)
+        if value is None:
+            continue
+        lo = max((x.end() for x in _CLAUSE_END_RE.finditer(norm, 0, m.start())), default=0)
+        end = _CLAUSE_END_RE.search(norm, m.end())
+        hi = end.start() if end else len(norm)
+        if _BUDGET_WORD_RE.search(norm, lo, hi):
+            return value
+        if first_big is None and value >= 10_000:
+            first_big = value
+    return first_big

@@ -1,0 +1,90 @@
+"""Text preparation: the @mention, full-width forms, typos, clauses and sentences.
+
+The parser matches on a normalised copy of the message that has exactly the
+same length as the original, so every span it returns is cut from the text as
+the rep wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.parse.lexicon import lexicon, words_alt
+
+# Full-width ASCII (！ … ～) to ASCII, the ideographic space to a space, dashes to "-".
+_WIDTH_TABLE: dict[int, int] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_WIDTH_TABLE.update({0x3000: 0x20, 0x2014: 0x2D, 0x2013: 0x2D, 0x2012: 0x2D, 0x2212: 0x2D, 0x301C: 0x7E})
+
+_WIDE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _WIDTH_TABLE) + "]")
+_WIDE_MAP = {chr(k): chr(v) for k, v in _WIDTH_TABLE.items()}
+
+_MENTION_RE = re.compile(r"\s*[@＠][^\s@＠]{1,30}\s+")
+
+_typos = lexicon().typos
+_TYPO_RE = re.compile(words_alt(list(_typos))) if _typos else None
+
+# Emoji and other pictographs end a clause like punctuation does.
+_SYMBOLS = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u203c\u2049\u2190-\u21ff\u2300-\u23ff"
+_CLAUSE_SEP_RE = re.compile(rf"(?:[,，。!?;；\s【】「」『』…]|:(?!\d)|[{_SYMBOLS}])+")
+_SENTENCE_SEP_RE = re.compile(rf"(?:[。!?;；\n]|[{_SYMBOLS}])+")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The message as written (`raw`), with half-width letters and digits (`flat`), and fully normalised (`norm`).
+
+    All three have the same length. Spans come from `raw`; names (customer,
+    department, contact …) from `flat`, so "ＩＣＵ" reads "ICU"; matching runs on `norm`.
+    """
+
+    raw: str
+    flat: str
+    norm: str
+
+
+def prepare(text: str) -> Prepared:
+    """Strip a leading @mention and surrounding whitespace; build the normalised twin."""
+    m = _MENTION_RE.match(text)
+    if m:
+        text = text[m.end() :]
+    raw = text.strip()
+    flat = raw
+    for ch in set(_WIDE_RE.findall(raw)):  # faster than str.translate on CJK text
+        flat = flat.replace(ch, _WIDE_MAP[ch])
+    norm = _TYPO_RE.sub(lambda mm: _typos[mm.group(0)], flat) if _TYPO_RE is not None else flat
+    return Prepared(raw, flat, norm)
+
+
+def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of the pieces of text[lo:hi] between separators."""
+    hi = len(text) if hi is None else hi
+    out: list[tuple[int, int]] = []
+    pos = lo
+    for m in sep.finditer(text, lo, hi):
+        if m.start() > pos:
+            out.append((pos, m.start()))
+        pos = m.end()
+    if pos < hi:
+        out.append((pos, hi))
+    return out
+
+
+def clauses(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    return split_spans(text, _CLAUSE_SEP_RE, lo, hi)
+
+
+def sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    return split_spans(text, _SENTENCE_SEP_RE, lo, hi)
+
+
+_TRIM_CHARS = " \t\r\n,，。.!！?？;；:：、~-" + "\ufe0f\u200d"
+
+
+def trim(raw: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) past surrounding punctuation and spaces."""
+    while start < end and raw[start] in _TRIM_CHARS:
+        start += 1
+    while end > start and raw[end - 1] in _TRIM_CHARS:
+        end -= 1
+    return start, end

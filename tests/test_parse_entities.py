@@ -1,0 +1,130 @@
+"""Customers, departments, contacts and decision-chain roles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.parse import parse
+from bot.parse.entities import decision_role
+
+NOW = datetime(2026, 11, 11, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def field(text: str, name: str) -> object:
+    return parse(text, NOW)[name]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("今天上午拜访了省人民医院心内科张主任", "省人民医院"),
+        ("@前线助手 急！市一院ICU今晚要3台呼吸机", "市一院"),
+        ("拜访城东社区卫生服务中心全科医学科孙主任", "城东社区卫生服务中心"),
+        ("李家镇卫生院急需试纸50盒", "李家镇卫生院"),
+        ("去妇幼保健院新生儿科扫了下楼", "妇幼保健院"),
+        ("见了县中医院的李院长", "县中医院"),
+        ("和协和医院招标办周主任确认了挂网时间", "协和医院"),
+        ("跟仁和医院（民营）的陈院长沟通了", "仁和医院"),
+        ("迈瑞中标了协和医院的监护仪项目", "协和医院"),
+        ("拜访市妇幼保健院设备科崔科长", "市妇幼保健院"),
+        ("拜访北医三院心内科", "北医三院"),
+        ("去了美华妇产医院", "美华妇产医院"),
+        ("拜访东湖社区卫生服务站站长", "东湖社区卫生服务站"),
+        ("明天去县医院", "县医院"),
+        ("去和平医院送货", "和平医院"),
+        ("拜访市第一人民医院设备科", "市第一人民医院"),
+        ("拜访省肿瘤医院放疗科王教授", "省肿瘤医院"),
+        ("去了趟人民医院，设备科的孙科长说", "人民医院"),
+        ("妇保院产科的胎监又坏了两台，急需维修", "妇保院"),
+        ("明天去省人医送资料，不回公司", "省人医"),
+    ],
+)
+def test_customers(text: str, want: str) -> None:
+    assert field(text, "customer") == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["雅培最近在搞活动，好几家医院都在问", "明天上午请半天假去医院复查", "迈瑞在各个社区医院搞活动", "收到"],
+)
+def test_no_customer(text: str) -> None:
+    assert field(text, "customer") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("市一院设备科王主任说", "设备科"),
+        ("省人民医院ICU的陈大夫反馈", "ICU"),
+        ("市一院ＩＣＵ急需５台监护仪", "ICU"),  # full-width letters read as ASCII
+        ("拜访城东社区卫生服务中心全科医学科孙主任", "全科医学科"),
+        ("和省人民医院采购中心的杨主任确认了", "采购中心"),
+        ("协和医院医工科郑工程师沟通结果", "医工科"),
+        ("拜访市一院血管外科王主任", "血管外科"),
+        ("拜访市一院疝气外科王主任", "疝气外科"),  # an unlisted 科 right after the customer
+        ("今天见了市一院呼吸科的何主任，他答应这周四帮我们约设备科", "呼吸科"),
+    ],
+)
+def test_departments(text: str, want: str) -> None:
+    assert field(text, "department") == want
+
+
+def test_a_department_that_is_only_our_next_step_is_not_the_department() -> None:
+    assert field("见了县中医院的李院长，下周约设备科", "department") is None
+    assert field("省人民医院的刘院长答应下周安排我们和设备科开会", "department") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("拜访市一院设备科王主任", "王主任"),
+        ("拜访协和医院医工科郑工程师", "郑工程师"),
+        ("市中心医院信息科赵工确认了", "赵工"),
+        ("拜访妇幼保健院产科刘护士长", "刘护士长"),
+        ("中午和县人民医院麻醉科吴副主任吃了个饭", "吴副主任"),
+        ("今天拜访总结：\n1. 市一院 孙副院长", "孙副院长"),
+        ("拜访市一院欧阳主任", "欧阳主任"),
+        ("拜访市一院检验科，见了刘技师", "刘技师"),
+        ("市二院设备科科长不在，施工队在装修", None),
+        ("下周再去约主任", None),
+    ],
+)
+def test_contacts(text: str, want: str | None) -> None:
+    assert field(text, "contact") == want
+
+
+@pytest.mark.parametrize(
+    ("title", "department", "want"),
+    [
+        ("院长", None, "决策者"),
+        ("副院长", "设备科", "决策者"),  # a title of 决策者 wins over a procurement department
+        ("书记", None, "决策者"),
+        ("主任", "设备科", "采购"),
+        ("工程师", "采购中心", "采购"),  # 采购 comes before 技术把关
+        (None, "招标办", "采购"),  # a procurement department implies the role without a contact
+        ("主任", "信息科", "技术把关"),
+        ("工", "影像科", "技术把关"),
+        ("工程师", None, "技术把关"),
+        ("科长", "财务科", "财务"),
+        ("主任", "心内科", "科室负责人"),
+        ("副主任", "麻醉科", "科室负责人"),
+        ("护士长", "ICU", "科室负责人"),
+        ("医生", "内分泌科", "使用者"),
+        ("大夫", "ICU", "使用者"),
+        ("技师", "检验科", "使用者"),
+        ("教授", "心内科", "影响者"),
+        ("专家", None, "影响者"),
+        (None, "急诊科", None),  # a clinical department alone implies nobody
+        (None, None, None),
+        ("经理", None, None),
+    ],
+)
+def test_decision_roles_in_table_order(title: str | None, department: str | None, want: str | None) -> None:
+    assert decision_role(title, department) == want
+
+
+def test_decision_role_in_a_message() -> None:
+    assert field("下午去市二院设备科转了一圈，科长不在，跟科里小伙子聊了下", "decision_role") == "采购"
+    assert field("去了第三人民医院急诊科，科里反馈除颤仪经常充电慢", "decision_role") is None

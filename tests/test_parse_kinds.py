@@ -1,0 +1,173 @@
+"""One message of each kind, the template form, and the shape of every result."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.parse import KEYS, parse
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
+
+
+def test_every_key_is_always_there() -> None:
+    for text in ("", "收到", "拜访市一院设备科王主任", "请假", "复盘：完成了"):
+        result = parse(text, at("2026-11-11"))
+        assert tuple(result) == KEYS
+        assert isinstance(result["items"], list) and isinstance(result["missing"], list)
+
+
+def test_visit_free_text() -> None:
+    text = (
+        "今天上午拜访了省人民医院心内科张主任，科里想更新一批心电图机，现在用的是GE的，张主任觉得操作麻烦。"
+        "答应下周三让我们带样机过去演示"
+    )
+    r = parse(text, at("2026-11-03"))
+    assert r["kind"] == "visit"
+    assert (r["customer"], r["department"], r["contact"], r["decision_role"]) == (
+        "省人民医院",
+        "心内科",
+        "张主任",
+        "科室负责人",
+    )
+    assert "想更新一批心电图机" in r["pain_points"]
+    assert "现在用的是GE的" in r["competitor"]
+    assert "带样机过去演示" in r["next_action"]
+    assert r["due"] == "2026-11-11"
+    assert r["missing"] == []
+
+
+@pytest.mark.parametrize("colon", ["：", ":"])
+def test_visit_template(colon: str) -> None:
+    text = (
+        f"【拜访】客户{colon}市一院\n科室{colon}设备科\n联系人{colon}王主任\n"
+        f"痛点{colon}老监护仪故障率高，维修跟不上\n竞品{colon}\n下一步{colon}周五前我把报价单发给王主任"
+    )
+    r = parse(text, at("2026-11-03"))
+    assert r["kind"] == "visit"
+    assert (r["customer"], r["department"], r["contact"], r["decision_role"]) == ("市一院", "设备科", "王主任", "采购")
+    assert r["pain_points"] == "老监护仪故障率高，维修跟不上"
+    assert r["competitor"] is None  # stated empty
+    assert r["next_action"] == "周五前我把报价单发给王主任"
+    assert r["due"] == "2026-11-06"
+    assert r["missing"] == ["competitor"]
+
+
+def test_visit_missing_items_in_order() -> None:
+    r = parse("今天去第三人民医院拜访，人都在开会，白跑一趟😓", at("2026-12-07"))
+    assert r["kind"] == "visit"
+    assert r["missing"] == ["decision_role", "pain_points", "competitor", "next_action"]
+    text = "【拜访记录】\n客户：李家镇卫生院\n联系人：马院长\n痛点：慢病随访缺血糖仪\n竞品：\n下一步：待定"
+    r = parse(text, at("2026-11-13"))
+    assert r["missing"] == ["competitor", "next_action"]
+
+
+def test_urgent_with_mention_and_typo_free_items() -> None:
+    r = parse("@前线助手 急！市一院ICU今晚要3台呼吸机，病人爆满", at("2026-11-03", 14))
+    assert r["kind"] == "urgent"
+    assert (r["customer"], r["department"], r["due"]) == ("市一院", "ICU", "2026-11-03")
+    assert r["items"] == [{"product": "呼吸机", "quantity": 3, "unit": "台"}]
+    assert r["missing"] == []
+
+
+def test_urgent_reported_during_a_visit_is_urgent() -> None:
+    r = parse("在第三人民医院拜访呢，护理部王主任说新病区下周一开科，急需输液泵十台", at("2026-11-12"))
+    assert r["kind"] == "urgent"
+    assert r["items"] == [{"product": "输液泵", "quantity": 10, "unit": "台"}]
+    assert r["due"] == "2026-11-16"
+
+
+def test_emergency_department_alone_is_not_urgent() -> None:
+    r = parse("市一院急诊科王大夫说现在的血氧仪不准，跟王大夫约好12月8号去科室做个演示", at("2026-11-30"))
+    assert r["kind"] == "visit"
+
+
+def test_competitor() -> None:
+    r = parse("听说迈瑞在市一院搞活动，买监护仪送耗材，大家注意一下", at("2026-11-04"))
+    assert r["kind"] == "competitor"
+    assert (r["customer"], r["brand"]) == ("市一院", "迈瑞")
+    assert "买监护仪送耗材" in r["activity"]
+    r = parse("某品牌在城南社区卫生服务中心免费投放血糖仪，绑定他们家试纸", at("2026-11-11"))
+    assert (r["kind"], r["brand"]) == ("competitor", "某品牌")
+    assert "免费投放血糖仪" in r["activity"]
+
+
+def test_competitor_news_without_a_listed_activity_word() -> None:
+    r = parse("联影最近在我们片区很活跃，好几个县医院都去了", at("2026-11-19"))
+    assert (r["kind"], r["brand"]) == ("competitor", "联影")
+    assert "很活跃" in r["activity"]
+    # an unlisted brand right before 在 + a customer
+    r = parse("瑞康在市一院搞活动，买监护仪送耗材", at("2026-11-19"))
+    assert (r["kind"], r["brand"], r["customer"]) == ("competitor", "瑞康", "市一院")
+    assert parse("小王在市一院吗？", at("2026-11-19"))["kind"] == "other"
+
+
+def test_a_visit_that_mentions_a_competitor_is_a_visit() -> None:
+    r = parse(
+        "和协和医院招标办周主任确认了挂网时间，这次西门子和迈瑞都会来投。我这边12月1日前把资质文件交过去",
+        at("2026-11-09"),
+    )
+    assert r["kind"] == "visit"
+    assert "西门子和迈瑞都会来投" in r["competitor"]
+    assert r["brand"] is None
+
+
+def test_itinerary() -> None:
+    r = parse("报备：明天一早直接去市一院设备科，不到公司了", at("2026-11-02", 18))
+    assert (r["kind"], r["customer"], r["department"], r["due"]) == ("itinerary", "市一院", "设备科", "2026-11-03")
+    r = parse("下周二去县人民医院，陪工程师做设备验收，当天回", at("2026-12-10"))
+    assert (r["kind"], r["due"]) == ("itinerary", "2026-12-15")
+
+
+def test_leave() -> None:
+    r = parse("下周一到周三休年假，工作交接给李娜", at("2026-11-12"))
+    assert (r["kind"], r["start"], r["end"], r["handover"]) == ("leave", "2026-11-16", "2026-11-18", "李娜")
+    r = parse("申请调休：下周二，手上的事情已跟王磊交接", at("2026-11-20"))
+    assert (r["kind"], r["start"], r["handover"]) == ("leave", "2026-11-24", "王磊")
+    r = parse("今天发烧39度，请病假一天，急事电话联系", at("2026-11-18"))
+    assert (r["kind"], r["start"], r["end"], r["handover"]) == ("leave", "2026-11-18", "2026-11-18", None)
+
+
+def test_review() -> None:
+    r = parse("今日复盘：计划拜访4家，实际完成4家，目标达成✅", at("2026-11-03"))
+    assert (r["kind"], r["target_met"], r["reason"], r["remedy"]) == ("review", True, None, None)
+    r = parse(
+        "今日总结：拜访目标5家，完成3家，未完成。原因：下午暴雨，路上堵了两个小时。补救：明天上午补拜访2家",
+        at("2026-11-05"),
+    )
+    assert (r["kind"], r["target_met"]) == ("review", False)
+    assert "路上堵了两个小时" in r["reason"] and "补拜访2家" in r["remedy"]
+    r = parse("复盘一下：今天目标没达成，样机没及时到，演示推迟了。下周让仓库提前一天发货", at("2026-11-27"))
+    assert "样机没及时到" in r["reason"] and "让仓库提前一天发货" in r["remedy"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "收到",
+        "好的👌",
+        "早上好☀️ 新的一天加油💪",
+        "请问下周的周会还是周一上午开吗",
+        "中午谁在公司？帮我拿下快递",
+        "明天下午两点开季度会，大家别迟到",
+    ],
+)
+def test_other(text: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == "other"
+
+
+def test_other_keeps_names() -> None:
+    r = parse("谁有市一院设备科王主任的电话？发我一下，谢谢", at("2026-11-06"))
+    assert (r["kind"], r["customer"], r["department"], r["contact"]) == ("other", "市一院", "设备科", "王主任")
+
+
+def test_full_width_punctuation_and_typos() -> None:
+    r = parse("拜方市一院急诊科张医生，反馈除颤议充电太慢！下周一再去找主任", at("2026-11-11"))
+    assert r["kind"] == "visit"
+    assert r["pain_points"] == "反馈除颤议充电太慢"  # spans are returned as written
+    assert r["due"] == "2026-11-16"
