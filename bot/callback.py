@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import fast_insert, fast_update
 from bot.dispatch import Context, Dispatcher, MemberDirectory, Reply
 from bot.models import Chat, InboundMessage
+from bot.parse import parse
 from bot.privacy import mask_sensitive
 from bot.render import Renderer
 from bot.settings import Settings
@@ -30,9 +32,12 @@ from bot.wecom.crypto import CallbackCipher, Refusal
 from bot.wecom.inbound import AIBOT, Message, read_envelope, read_message
 from bot.wecom.outbound import MARKDOWN_LIMIT, TEXT_LIMIT, split_content
 from bot.wecom.outbox import LOCAL_TARGET, enqueue
+from bot.workdays import WorkCalendar
 from bot.writer import GroupCommitter
 
 log = logging.getLogger("frontline.callback")
+
+COMMAND_PREFIXES = ("/", "／")
 
 _MSG = InboundMessage.__table__
 _CHAT = Chat.__table__
@@ -81,6 +86,7 @@ class CallbackService:
         clock: Callable[[], datetime] | None = None,
         on_posted: Callable[[], None] | None = None,
         rebase: Callable[[str], str] = lambda url: url,
+        calendar: WorkCalendar | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -92,6 +98,7 @@ class CallbackService:
         self.clock = clock or (lambda: datetime.now(self.tz))
         self.on_posted = on_posted or (lambda: None)
         self.rebase = rebase
+        self.calendar = calendar or WorkCalendar(settings.holidays, settings.workdays)
         self.members = MemberDirectory(engine)
         self.writer = GroupCommitter(engine)
         # A second delivery of a msgid breaks its unique index, through SQLAlchemy or the driver.
@@ -151,6 +158,12 @@ class CallbackService:
             raise Refusal(403, "chat not served")
         return msg
 
+    def _understand(self, text: str | None, now: datetime, sender: str) -> dict[str, Any] | None:
+        """Parsing is pure and the costliest step of a text: done here, before the write lock."""
+        if not text or text.lstrip().startswith(COMMAND_PREFIXES):
+            return None
+        return parse(text, now, sender or None, self.calendar)
+
     def target_for(self, msg: Message) -> str:
         if self.local_sink:
             return LOCAL_TARGET
@@ -167,13 +180,14 @@ class CallbackService:
         ctx = Context(
             conn=None,  # type: ignore[arg-type]  # the batch's connection, set when the unit runs
             settings=self.settings, message=_masked(msg, text), member=self.members.get(msg.sender),
-            now=now, render=self.renderer, target=self.target_for(msg),
+            now=now, render=self.renderer, target=self.target_for(msg), calendar=self.calendar,
+            parsed=self._understand(text, now, msg.sender),
         )  # fmt: skip
 
         def unit(conn: Connection) -> tuple[str | None, str | None]:
             """Handle the message and store it with its reply, in the batch's transaction.
 
-            A handler that writes records reaches the database through `ctx.session`, which
+            A handler that writes records reaches the database through `ctx.records` or `ctx.session`, which
             first stores the message and then opens a savepoint: records of a failing handler
             are rolled back, the message stays. A handler that writes nothing costs one INSERT.
             Either way the unit's first write is the message, so a duplicate msgid fails it
@@ -226,7 +240,7 @@ class CallbackService:
         rest = chunks if late else chunks[1:]
         if rest:
             ctx.posted += enqueue(
-                ctx.session,
+                ctx.records,
                 ctx.target,
                 reply.format,
                 "\n".join(rest),

@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
+from bot.db import Records, raw_sql
 from bot.models import Member, Outbox
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.wecom.inbound import Message
 from bot.wecom.outbox import enqueue
+from bot.workdays import WorkCalendar
 
 
 @dataclass
@@ -46,48 +48,81 @@ class Context:
     now: datetime  # aware, in the team's time zone
     render: Renderer
     target: str  # where group posts for this chat go
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    parsed: dict[str, Any] | None = None  # what bot.parse understood of the text (computed outside the lock)
     message_row_id: int | None = None
     posted: list[Outbox] = field(default_factory=list)
     store_message: Callable[[Connection], int] | None = None
     _session: Session | None = None
+    _records: Records | None = None
+    _writing: bool = False
+
+    @property
+    def read(self) -> Records:
+        """Reads on the request's transaction that open nothing (a handler's `check` uses this)."""
+        return Records(self.conn)
+
+    @property
+    def records(self) -> Records:
+        """Handlers' fast way to write: statements on the request's transaction (see bot.db.Records)."""
+        self._begin_writes()
+        if self._records is None:
+            self._records = Records(self.conn)
+        return self._records
 
     @property
     def session(self) -> Session:
-        """An ORM session in a savepoint of the request's transaction, opened on first use.
-
-        Handlers write through it (never through `conn`): opening it stores the message
-        first, so the records it writes can point at the message and a failing handler's
-        records roll back without the message.
-        """
+        """An ORM session in a savepoint of the request's transaction, for richer work."""
+        self._begin_writes()
         if self._session is None:
-            if self.message_row_id is None and self.store_message is not None:
-                self.message_row_id = self.store_message(self.conn)
             self._session = Session(
                 bind=self.conn, expire_on_commit=False, autoflush=True, join_transaction_mode="create_savepoint"
             )
         return self._session
 
-    def flush(self) -> None:
-        if self._session is not None:
-            self._session.flush()
+    def _begin_writes(self) -> None:
+        """Before a handler's first write: store the message, then open the handler's savepoint.
+
+        So the records a handler writes can point at the message, and a failing handler's
+        records roll back without it.
+        """
+        if self._writing:
+            return
+        if self.message_row_id is None and self.store_message is not None:
+            self.message_row_id = self.store_message(self.conn)
+        raw_sql(self.conn, "SAVEPOINT fl_handler")
+        self._writing = True
 
     def close(self) -> None:
-        """Done with the ORM session: release its savepoint; the outer transaction commits with the batch."""
+        """The handler is done: keep its writes (they commit with the batch)."""
         if self._session is not None:
-            self._session.commit()
+            self._session.commit()  # releases the ORM's savepoint only
             self._session.close()
             self._session = None
+        if self._writing:
+            raw_sql(self.conn, "RELEASE fl_handler")
+            self._writing = False
+        self._records = None
 
     def discard(self) -> None:
-        """The handler failed: roll back its ORM savepoint and forget what it queued."""
+        """The handler failed: roll back everything it wrote and forget what it queued."""
         if self._session is not None:
             self._session.rollback()
             self._session.close()
             self._session = None
+        if self._writing:
+            raw_sql(self.conn, "ROLLBACK TO fl_handler")
+            raw_sql(self.conn, "RELEASE fl_handler")
+            self._writing = False
+        self._records = None
         self.posted.clear()
 
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
+
+    def member_named(self, userid: str) -> str:
+        m = self.settings.member(userid)
+        return m.name if m else userid
 
     def post(
         self,
@@ -101,7 +136,7 @@ class Context:
         """Queue a group post in this transaction; it is sent once the transaction commits."""
         content = self.render.render(template, member=self.member, now=self.now, **values)
         self.posted += enqueue(
-            self.session,
+            self.records,
             self.target,
             msgtype,
             content,

@@ -266,6 +266,23 @@ class SimPost(SQLModel, table=True):
     posted_at: datetime = _now()
 
 
+class Conversation(SQLModel, table=True):
+    """A question the bot asked a member and is waiting for, keyed by chat and member.
+
+    After a visit with missing core items, the member's next message in the same chat
+    within the timeout answers them instead of starting a new record.
+    """
+
+    __table_args__ = (UniqueConstraint("chat_id", "member"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str
+    member: str
+    topic: str = "visit"
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    missing: str = Field(default="[]", sa_type=Text)  # JSON list of core items still missing
+    expires_at: datetime = _ts()
+
+
 class Audit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     actor: str
@@ -287,6 +304,7 @@ __all__ = [
     "Chat",
     "Competitor",
     "Contact",
+    "Conversation",
     "Customer",
     "CustomerAlias",
     "Followup",

@@ -79,7 +79,9 @@ class Renderer:
     def _hm(self, value: datetime) -> Trusted:
         return Trusted(self._local(value).strftime("%H:%M"))
 
-    def _md(self, value: datetime | date) -> Trusted:
+    def _md(self, value: datetime | date | str) -> Trusted:
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
         return Trusted(f"{value.month}月{value.day}日")
 
     def _day(self, value: datetime | date) -> Trusted:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.callback import CallbackService
+from bot.customers import sync_directory
 from bot.db import create_schema, make_engine, session_scope, utcnow
 from bot.dispatch import Dispatcher, Handler
 from bot.logs import install_redaction
@@ -106,6 +107,7 @@ def prepare_database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url, settings.sqlite_synchronous)
     create_schema(engine)
     sync_roster(settings, engine)
+    sync_directory(settings.customers, engine)
     return engine
 
 

@@ -51,6 +51,14 @@ class Member:
 
 
 @dataclass(frozen=True)
+class CustomerEntry:
+    name: str
+    level: str | None = None
+    region: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WeComSettings:
     token: str = ""
     encoding_aes_key: str = ""
@@ -81,6 +89,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     chats: tuple[str, ...] = ()
     members: tuple[Member, ...] = ()
+    customers: tuple[CustomerEntry, ...] = ()
     schedule: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     holidays: tuple[date, ...] = ()
@@ -150,6 +159,36 @@ def _dates(value: Any, key: str) -> tuple[date, ...]:
             out.append(date.fromisoformat(str(item)))
         except ValueError:
             raise ConfigError(f"{key}[{i}]", f"malformed date {item!r}, expected YYYY-MM-DD") from None
+    return tuple(out)
+
+
+def _customers(value: Any) -> tuple[CustomerEntry, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("customers", "must be a list of {name, level, region, aliases}")
+    out: list[CustomerEntry] = []
+    for i, c in enumerate(value):
+        key = f"customers[{i}]"
+        if not isinstance(c, dict):
+            raise ConfigError(key, "must be a mapping with name, level, region, aliases")
+        name = _str(c.get("name"), f"{key}.name")
+        if not name:
+            raise ConfigError(f"{key}.name", "is required")
+        level = _str(c.get("level"), f"{key}.level") or None
+        if level is not None and level not in CUSTOMER_LEVELS:
+            raise ConfigError(f"{key}.level", f"unknown level {level!r}, expected one of {', '.join(CUSTOMER_LEVELS)}")
+        aliases = c.get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        out.append(
+            CustomerEntry(
+                name=name,
+                level=level,
+                region=_str(c.get("region"), f"{key}.region"),
+                aliases=tuple(_str(a, f"{key}.aliases") for a in aliases if a),
+            )
+        )
     return tuple(out)
 
 
@@ -310,6 +349,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
             )
         )
 
+    customers = _customers(raw.get("customers"))
     schedule = _section(raw, "schedule")
     rules = _section(raw, "rules")
     _walk_times(schedule, "schedule")
@@ -336,6 +376,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
         timezone=tz,
         chats=chats,
         members=tuple(members),
+        customers=customers,
         schedule=schedule,
         rules=rules,
         holidays=_dates(cal.get("holidays"), "calendar.holidays"),

@@ -6,6 +6,14 @@ from bot.dispatch import Handler
 
 
 def load() -> list[Handler]:
-    from handlers import chat, fallback
+    from handlers import attendance, chat, competitor, fallback, review, urgent, visits
 
-    return [*chat.HANDLERS, *fallback.HANDLERS]
+    return [
+        *chat.HANDLERS,
+        *visits.HANDLERS,
+        *urgent.HANDLERS,
+        *competitor.HANDLERS,
+        *attendance.HANDLERS,
+        *review.HANDLERS,
+        *fallback.HANDLERS,
+    ]

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
-from bot.db import session_scope, utcnow
+from bot.db import Records, session_scope, utcnow
 from bot.models import Outbox, SimPost
 from bot.wecom.outbound import RETRYABLE_ERRCODES, Outcome, WebhookClient, backoff, build_posts
 
@@ -36,7 +36,7 @@ WINDOW = timedelta(seconds=60)
 
 
 def enqueue(
-    session: Session,
+    db: Session | Records,
     target: str,
     msgtype: str,
     content: str,
@@ -47,7 +47,7 @@ def enqueue(
     dedupe_key: str | None = None,
     now: datetime | None = None,
 ) -> list[Outbox]:
-    """Add a post (split over WeCom's limits) to the caller's transaction."""
+    """Add a post (split over WeCom's limits) to the caller's transaction; one row per WeCom post."""
     now = now or utcnow()
     rows = []
     for i, payload in enumerate(build_posts(msgtype, content, mentions, chat_id)):
@@ -62,7 +62,10 @@ def enqueue(
             next_attempt_at=now,
             created_at=now,
         )
-        session.add(row)
+        if isinstance(db, Records):
+            row.id = db.insert(Outbox, **row.model_dump(exclude={"id"}))
+        else:
+            db.add(row)
         rows.append(row)
     return rows
 

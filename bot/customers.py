@@ -1,0 +1,77 @@
+"""The customer directory: canonical names, aliases (市一院 → 市第一人民医院), levels, regions.
+
+Seeded from config.yaml's `customers`; a customer a rep names that the directory does
+not know is added as written, level unknown until a leader sets it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models import Customer, CustomerAlias
+from bot.settings import CustomerEntry
+
+
+def customer_key(name: str) -> str:
+    """The form names are compared in: NFKC (full-width → half-width), no spaces, ASCII lower-cased."""
+    return "".join(unicodedata.normalize("NFKC", name).split()).lower()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    customer: Customer
+    created: bool
+
+
+def find_customer(session: Session, name: str) -> Customer | None:
+    key = customer_key(name)
+    if not key:
+        return None
+    alias = session.exec(select(CustomerAlias).where(CustomerAlias.alias == key)).first()
+    if alias is not None:
+        return session.get(Customer, alias.customer_id)
+    return None
+
+
+def resolve_customer(session: Session, name: str, *, region: str = "", created_by: str | None = None) -> Resolved:
+    """The directory's customer for a name as written, adding it when it is new."""
+    found = find_customer(session, name)
+    if found is not None:
+        return Resolved(found, False)
+    customer = Customer(name=name.strip(), level=None, region=region, created_by=created_by)
+    session.add(customer)
+    session.flush()
+    session.add(CustomerAlias(alias=customer_key(name), customer_id=customer.id))  # type: ignore[arg-type]
+    session.flush()
+    return Resolved(customer, True)
+
+
+def sync_directory(entries: tuple[CustomerEntry, ...], engine: Engine) -> None:
+    """config.yaml's customers: canonical name, level, region and aliases, added or updated."""
+    if not entries:
+        return
+    with session_scope(engine) as s:
+        for entry in entries:
+            customer = find_customer(s, entry.name)
+            if customer is None:
+                customer = Customer(name=entry.name, level=entry.level, region=entry.region, created_by="config")
+                s.add(customer)
+                s.flush()
+            else:
+                customer.name = entry.name
+                customer.level = entry.level or customer.level
+                customer.region = entry.region or customer.region
+                s.add(customer)
+            for alias in (entry.name, *entry.aliases):
+                key = customer_key(alias)
+                row = s.exec(select(CustomerAlias).where(CustomerAlias.alias == key)).first()
+                if row is None:
+                    s.add(CustomerAlias(alias=key, customer_id=customer.id))  # type: ignore[arg-type]
+                elif row.customer_id != customer.id:
+                    row.customer_id = customer.id  # type: ignore[assignment]
+                    s.add(row)

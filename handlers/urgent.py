@@ -1,0 +1,63 @@
+"""Urgent needs: an urgent demand on record and an alert to the group at once, with @-mentions.
+
+Who is alerted: the on-duty people from config (rules.urgent_on_duty, e.g. logistics)
+and the leaders of the sender's region. The demand stays open until someone takes it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.dispatch import Context, Handler, Reply
+from bot.models import Urgent
+from bot.settings import Settings
+from bot.wecom.inbound import Message
+from handlers.visits import customer_for
+
+
+def alert_mentions(settings: Settings, sender: str) -> list[str]:
+    """The on-duty people and the sender's region leaders, once each, never the sender."""
+    member = settings.member(sender)
+    region = member.region if member else ""
+    leaders = [m.userid for m in settings.members if m.role == "leader" and (not region or m.region == region)]
+    out: list[str] = []
+    for userid in [*(settings.rules.get("urgent_on_duty") or []), *leaders]:
+        if userid and userid != sender and userid not in out:
+            out.append(str(userid))
+    return out
+
+
+def _is_urgent(msg: Message, ctx: Context) -> Any:
+    return ctx.parsed is not None and ctx.parsed.get("kind") == "urgent" or None
+
+
+def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
+    p = ctx.parsed or {}
+    db = ctx.records
+    customer_id, customer_name = None, p.get("customer")
+    if p.get("customer"):
+        customer_id, customer_name, _level, _created = customer_for(ctx, p["customer"])
+    member = ctx.member
+    urgent_id = db.insert(
+        Urgent,
+        member=msg.sender,
+        region=member.region if member else "",
+        customer_id=customer_id,
+        department=p.get("department"),
+        items=json.dumps(p.get("items") or [], ensure_ascii=False),
+        due=date.fromisoformat(p["due"]) if p.get("due") else None,
+        status="open",
+        created_at=ctx.now,
+        raw_text=msg.text or "",
+        message_id=ctx.message_row_id,
+    )
+    mentions = alert_mentions(ctx.settings, msg.sender)
+    values = {"urgent_id": urgent_id, "customer": customer_name, "parsed": p, "sender": ctx.member_named(msg.sender),
+              "alerted": mentions, "text": msg.text}  # fmt: skip
+    ctx.post("urgent_alert.md.j2", **values)
+    return ctx.reply("urgent_ack.md.j2", **values)
+
+
+HANDLERS = [Handler("urgent.raise", _is_urgent, _raise, group=20)]
