@@ -1,0 +1,195 @@
+"""Reps' messages through the real signed callback path become the records a leader would expect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+import pytest
+from defusedxml.ElementTree import fromstring
+
+from bot.models import Competitor, Customer, Followup, InboundMessage, Itinerary, Leave, Review, Urgent, Visit
+from tests.conftest import CHAT, Bot
+from tests.wecom_peer import robot_text_xml
+
+CUSTOMERS = [{"name": "市第一人民医院", "level": "三甲", "region": "华东", "aliases": ["市一院"]}]
+RULES = {"urgent_on_duty": ["liuyang"]}
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot(customers=CUSTOMERS, rules=RULES)
+
+
+def say(bot: Bot, text: str, user: str = "zhangwei") -> str:
+    xml, _ = robot_text_xml(f"@前线助手 {text}", userid=user, chatid=CHAT)
+    status, body = bot.caller.post_robot(xml)
+    assert status == 200, body
+    plain = bot.caller.open_robot_reply(body)
+    return (fromstring(plain.encode()).findtext("Markdown/Content") or "") if plain else ""
+
+
+def test_a_visit_becomes_a_record_and_the_bot_asks_for_what_is_missing(team: Bot) -> None:
+    reply = say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    [visit] = team.rows(Visit)
+    [customer] = team.rows(Customer)
+    assert customer.name == "市第一人民医院" and visit.customer_id == customer.id
+    assert (visit.member, visit.department, visit.decision_role) == ("zhangwei", "设备科", "采购")
+    assert visit.next_action and "提交采购申请" in visit.next_action
+    assert visit.pain_points is None and visit.competitor is None and not visit.complete
+    assert visit.due == date(2026, 12, 4)  # 下周 → Friday of next week
+    assert "市第一人民医院" in reply and "王主任" in reply
+    assert "需求痛点" in reply and "竞品情况" in reply
+    [message] = team.rows(InboundMessage)
+    assert visit.message_id == message.id and message.handler == "visits.record"
+
+
+def test_the_next_message_fills_the_missing_items_instead_of_a_new_record(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(minutes=10)
+    reply = say(team, "痛点：现有设备老化，故障多\n竞品：GE的在用")
+    [visit] = team.rows(Visit)
+    assert visit.pain_points and "设备老化" in visit.pain_points
+    assert visit.competitor and "GE" in visit.competitor
+    assert visit.complete
+    assert "已补上" in reply and "齐全" in reply
+
+
+def test_a_partial_answer_keeps_asking_for_the_rest(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    reply = say(team, "竞品：迈瑞去年进过院")
+    [visit] = team.rows(Visit)
+    assert visit.competitor and "迈瑞" in visit.competitor and not visit.complete
+    assert "还缺" in reply and "需求痛点" in reply
+
+
+def test_after_thirty_minutes_a_reply_is_not_taken_as_an_answer(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(minutes=31)
+    say(team, "竞品：迈瑞去年进过院")
+    first = team.rows(Visit)[0]
+    assert first.competitor is None and not first.complete
+
+
+def test_another_reps_message_does_not_answer_my_question(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    say(team, "竞品：迈瑞去年进过院", user="lina")
+    first = team.rows(Visit)[0]
+    assert first.member == "zhangwei" and first.competitor is None
+
+
+def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")  # Wed 2026-11-25 10:00
+    followups = {f.kind: f for f in team.rows(Followup)}
+    tz = team.settings.tz
+    assert followups["summary"].due_at.astimezone(tz) == datetime(2026, 11, 26, 10, 0, tzinfo=tz)
+    # five working days after Wednesday: Thu, Fri, Mon, Tue, Wed
+    assert followups["plan"].due_at.astimezone(tz).date() == date(2026, 12, 2)
+    say(team, "下午又去了市一院设备科王主任那里，痛点是维修响应慢，下周一再去")
+    assert len(team.rows(Followup)) == 2  # a second visit is no first visit
+
+
+def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) -> None:
+    reply = say(team, "拜访了城东社区卫生服务中心李医生，反馈血糖仪试纸不够用，下周送样")
+    customers = {c.name: c for c in team.rows(Customer)}
+    assert customers["城东社区卫生服务中心"].level is None
+    assert "新客户" in reply
+
+
+def test_an_urgent_need_alerts_the_group_with_the_right_mentions(team: Bot) -> None:
+    reply = say(team, "急！市一院ICU今晚要3台呼吸机，病人爆满")
+    [urgent] = team.rows(Urgent)
+    assert urgent.status == "open" and urgent.department == "ICU"
+    assert json.loads(urgent.items) == [{"product": "呼吸机", "quantity": 3, "unit": "台"}]
+    assert urgent.due == date(2026, 11, 25)
+    assert f"#{urgent.id}" in reply
+    team.drain()
+    [post] = team.fake.bodies()
+    content = post["markdown"]["content"]
+    assert "市第一人民医院" in content and "3台呼吸机" in content and "今天" in content
+    assert "<@liuyang>" in content and "<@chenjing>" in content  # on duty + 华东's leader
+    assert "<@zhaolei>" not in content and "<@zhangwei>" not in content
+
+
+def test_member_text_cannot_mention_anyone_or_format_the_alert(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机 <@all> **全体** [点我](http://x)")
+    team.drain()
+    content = team.fake.bodies()[0]["markdown"]["content"]
+    assert "<@all>" not in content and "**全体**" not in content and "](http" not in content
+    assert "＜＠all＞" in content
+
+
+def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
+    reply = say(team, "迈瑞本周在城东区医院做买设备送耗材活动")
+    [intel] = team.rows(Competitor)
+    assert intel.brand == "迈瑞" and "送耗材" in (intel.activity or "")
+    assert intel.region == "华东"
+    assert reply.startswith("谢谢")
+
+
+def test_a_trip_report_is_filed_for_its_day(team: Bot) -> None:
+    say(team, "报备：明天一早直接去市一院设备科，不到公司了")
+    [trip] = team.rows(Itinerary)
+    assert trip.trip_date == date(2026, 11, 26) and trip.department == "设备科"
+
+
+def test_a_leave_is_filed_with_its_dates_and_handover(team: Bot) -> None:
+    reply = say(team, "周五请假一天，客户这边交给小李跟进")
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.end, leave.handover) == (date(2026, 11, 27), date(2026, 11, 27), "小李")
+    assert "小李" in reply
+
+
+def test_the_daily_review_is_filed(team: Bot) -> None:
+    say(team, "今日复盘：目标未完成，原因是王主任临时出差，补救：明天上午补访")
+    [review] = team.rows(Review)
+    assert review.review_date == date(2026, 11, 25) and review.target_met is False
+    assert "出差" in (review.reason or "") and "补访" in (review.remedy or "")
+
+
+def test_small_talk_gets_a_hint_and_no_record(team: Bot) -> None:
+    reply = say(team, "好的收到")
+    assert "/帮助" in reply
+    assert team.rows(Visit) == [] and team.rows(Urgent) == []
+
+
+def test_phone_numbers_in_records_are_masked(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任（13812345678），痛点是维修慢，竞品GE，下周再约")
+    [visit] = team.rows(Visit)
+    assert "13812345678" not in visit.raw_text and "138****5678" in visit.raw_text
+
+
+def test_a_failing_handler_keeps_the_message_and_writes_no_record(
+    team: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.visits as visits
+
+    def broken(*_a: object) -> None:
+        raise RuntimeError("bug after writing")
+
+    original = visits.plan_due
+    monkeypatch.setattr(visits, "plan_due", broken)
+    reply = say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    monkeypatch.setattr(visits, "plan_due", original)
+    assert "出了错" in reply
+    assert team.rows(Visit) == [] and team.rows(Followup) == []
+    [message] = team.rows(InboundMessage)
+    assert message.error and "bug after writing" in message.error
+
+
+def test_a_retried_urgent_message_alerts_once(team: Bot) -> None:
+    xml, _ = robot_text_xml("@前线助手 急！市一院ICU今晚要3台呼吸机", chatid=CHAT)
+    for _ in range(3):
+        assert team.caller.post_robot(xml)[0] == 200
+    team.drain()
+    assert len(team.rows(Urgent)) == 1 and len(team.fake.bodies()) == 1
+
+
+def test_working_days_skip_a_holiday_set_in_config(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(customers=CUSTOMERS, calendar={"holidays": ["2026-11-27", "2026-11-30"]})
+    say(bot, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    plan = {f.kind: f for f in bot.rows(Followup)}["plan"]
+    # Thu 26, (Fri 27 off), (Mon 30 off), Tue 1, Wed 2, Thu 3, Fri 4
+    assert plan.due_at.astimezone(bot.settings.tz).date() == date(2026, 12, 4)
+    assert plan.due_at - bot.clock() > timedelta(days=8)
