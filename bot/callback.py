@@ -100,6 +100,9 @@ class CallbackService:
         self.rebase = rebase
         self.calendar = calendar or WorkCalendar(settings.holidays, settings.workdays)
         self.members = MemberDirectory(engine)
+        # Facts handlers learnt from committed-or-committing rows (a customer's id, "has been
+        # visited"); only ever read and written by the writer thread, cleared if a batch fails.
+        self.cache: dict[str, Any] = {}
         self.writer = GroupCommitter(engine)
         # A second delivery of a msgid breaks its unique index, through SQLAlchemy or the driver.
         self._duplicate = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
@@ -131,6 +134,7 @@ class CallbackService:
         try:
             reply = self._store_and_handle(msg, started)
         except Exception:
+            self.cache.clear()  # it may hold ids written by the batch that was rolled back
             log.exception("callback %s could not be stored", msg.msgid)
             # Nothing was stored: let WeCom deliver it again.
             return Response(503, b"storage unavailable, retry later")
@@ -180,7 +184,7 @@ class CallbackService:
         ctx = Context(
             conn=None,  # type: ignore[arg-type]  # the batch's connection, set when the unit runs
             settings=self.settings, message=_masked(msg, text), member=self.members.get(msg.sender),
-            now=now, render=self.renderer, target=self.target_for(msg), calendar=self.calendar,
+            now=now, render=self.renderer, target=self.target_for(msg), calendar=self.calendar, cache=self.cache,
             parsed=self._understand(text, now, msg.sender),
         )  # fmt: skip
 

@@ -49,6 +49,7 @@ class Context:
     render: Renderer
     target: str  # where group posts for this chat go
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    cache: dict[str, Any] = field(default_factory=dict)  # per service; see CallbackService.cache
     parsed: dict[str, Any] | None = None  # what bot.parse understood of the text (computed outside the lock)
     message_row_id: int | None = None
     posted: list[Outbox] = field(default_factory=list)

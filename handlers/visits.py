@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from bot.customers import customer_key
@@ -70,18 +71,58 @@ def _due(value: str | None) -> date | None:
 
 # ----------------------------------------------------------------------------- shared lookups
 def customer_for(ctx: Context, name: str) -> tuple[int, str, str | None, bool]:
-    """(id, canonical name, level, created) of the directory's customer for a name as written."""
+    """(id, canonical name, level, created) of the directory's customer for a name as written.
+
+    Known names are remembered for a minute (a leader may set a level meanwhile).
+    """
     db = ctx.records
     key = customer_key(name)
-    hit = db.first(CustomerAlias, ["customer_id"], alias=key)
-    if hit is not None:
-        row = db.first(Customer, ["name", "level"], id=hit[0])
-        if row is not None:
-            return hit[0], row[0], row[1], False
-    region = ctx.member.region if ctx.member else ""
-    cid = db.insert(Customer, name=name.strip(), level=None, region=region, created_by=ctx.message.sender)
-    db.insert(CustomerAlias, alias=key, customer_id=cid)
-    return cid, name.strip(), None, True
+    known: dict[str, tuple[float, int, str, str | None]] = ctx.cache.setdefault("customers", {})
+    hit = known.get(key)
+    if hit is not None and monotonic() - hit[0] < 60:
+        return hit[1], hit[2], hit[3], False
+    alias = db.first(CustomerAlias, ["customer_id"], alias=key)
+    row = db.first(Customer, ["name", "level"], id=alias[0]) if alias is not None else None
+    if alias is not None and row is not None:
+        cid, canonical, level, created = alias[0], row[0], row[1], False
+    else:
+        region = ctx.member.region if ctx.member else ""
+        canonical, level, created = name.strip(), None, True
+        cid = db.insert(Customer, name=canonical, level=None, region=region, created_by=ctx.message.sender)
+        db.insert(CustomerAlias, alias=key, customer_id=cid)
+    known[key] = (monotonic(), cid, canonical, level)
+    return cid, canonical, level, created
+
+
+def first_visit(ctx: Context, customer_id: int) -> bool:
+    """No visit to this customer yet. Once visited, always visited: remembered per process."""
+    visited: set[int] = ctx.cache.setdefault("visited", set())
+    if customer_id in visited:
+        return False
+    if ctx.records.first(Visit, ["id"], customer_id=customer_id) is None:
+        return True
+    visited.add(customer_id)
+    return False
+
+
+def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any]) -> int:
+    """The contact's id (added when new), keeping the decision role the latest visit gave."""
+    db = ctx.records
+    where = {"customer_id": customer_id, "name": parsed["contact"], "department": parsed.get("department")}
+    key = (customer_id, where["name"], where["department"])
+    known: dict[tuple[Any, ...], tuple[int, str | None]] = ctx.cache.setdefault("contacts", {})
+    role = parsed.get("decision_role")
+    hit = known.get(key)
+    if hit is None:
+        row = db.first(Contact, ["id", "decision_role"], **where)
+        hit = (row[0], row[1]) if row is not None else None
+    if hit is None:
+        hit = (db.insert(Contact, decision_role=role, **where), role)
+    elif role and role != hit[1]:
+        db.update(Contact, hit[0], decision_role=role)
+        hit = (hit[0], role)
+    known[key] = hit
+    return hit[0]
 
 
 # ----------------------------------------------------------------------------- answering a question
@@ -140,17 +181,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     customer_id, customer_name, level, first = None, p.get("customer"), None, False
     if p.get("customer"):
         customer_id, customer_name, level, created = customer_for(ctx, p["customer"])
-        first = created or db.first(Visit, ["id"], customer_id=customer_id) is None
-    contact_id = None
-    if customer_id is not None and p.get("contact"):
-        where = {"customer_id": customer_id, "name": p["contact"], "department": p.get("department")}
-        hit = db.first(Contact, ["id"], **where)
-        if hit is None:
-            contact_id = db.insert(Contact, decision_role=p.get("decision_role"), **where)
-        else:
-            contact_id = hit[0]
-            if p.get("decision_role"):
-                db.update(Contact, contact_id, decision_role=p["decision_role"])
+        first = created or first_visit(ctx, customer_id)
+    contact_id = contact_for(ctx, customer_id, p) if customer_id is not None and p.get("contact") else None
     missing = list(p.get("missing") or [])
     visit_id = db.insert(
         Visit,
@@ -170,6 +202,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
+    if customer_id is not None:
+        ctx.cache.setdefault("visited", set()).add(customer_id)
     if first and customer_id is not None:
         rules = ctx.settings.rules
         summary_due = ctx.now + timedelta(hours=int(rules.get("followup_summary_hours", 24)))
