@@ -226,3 +226,16 @@ def test_logs_never_hold_the_token_the_aes_key_or_a_webhook_key(bot: Bot, caplog
     assert bot.settings.wecom.encoding_aes_key not in text
     [row] = bot.rows(Outbox)
     assert row.state == "failed" and "93000" in row.error
+
+
+def test_a_reply_that_misses_the_deadline_goes_to_the_group_instead(bot: Bot) -> None:
+    from dataclasses import replace
+
+    service = bot.runtime.service
+    service.settings = replace(service.settings, reply_budget_seconds=-1.0)  # every reply is "too late"
+    xml, _ = robot_text_xml("@前线助手 在吗", chatid=CHAT)
+    status, body = bot.caller.post_robot(xml)
+    assert (status, body) == (200, b"")  # WeCom gets an empty 200 ...
+    bot.drain()
+    [post] = bot.fake.texts()  # ... and the group gets the answer through the outbox
+    assert "/帮助" in post
