@@ -53,6 +53,10 @@ class Response:
     content_type: str = "text/plain; charset=utf-8"
 
 
+class DuplicateMessage(Exception):
+    """The msgid is stored already: WeCom delivered the message again."""
+
+
 def refused(r: Refusal) -> Response:
     return Response(r.status, r.reason.encode())
 
@@ -195,15 +199,14 @@ class CallbackService:
             first stores the message and then opens a savepoint: records of a failing handler
             are rolled back, the message stays. A handler that writes nothing costs one INSERT.
             Either way the unit's first write is the message, so a duplicate msgid fails it
-            before anything else was written.
+            before anything else was written (the writer needs no savepoint for it).
             """
             ctx.conn = conn
-            self._remember_chat(conn, msg, now)
             handler_name, reply, error = None, None, None
             try:
                 handler_name, reply = self.dispatcher.dispatch(ctx.message, ctx)
                 ctx.close()
-            except self._duplicate:
+            except DuplicateMessage:
                 raise
             except Exception as exc:
                 ctx.discard()
@@ -215,18 +218,22 @@ class CallbackService:
             outcome = {"handled_at": self.clock(), "handler": handler_name, "reply": content,
                        "reply_format": fmt, "error": error}  # fmt: skip
             if ctx.message_row_id is None:
-                ctx.message_row_id = self._insert.run(conn, {**values, **outcome})[0]
+                ctx.message_row_id = store(conn, outcome)
             else:
                 self._update.run(conn, {"row_id": ctx.message_row_id, **outcome})
+            self._remember_chat(conn, msg, now)
             return fmt, content
 
-        def store_first(conn: Connection) -> int:
-            return self._insert.run(conn, {**values, **_UNHANDLED})[0]
+        def store(conn: Connection, outcome: dict[str, Any]) -> int:
+            try:
+                return self._insert.run(conn, {**values, **outcome})[0]
+            except self._duplicate:
+                raise DuplicateMessage(msg.msgid) from None
 
-        ctx.store_message = store_first
+        ctx.store_message = lambda conn: store(conn, _UNHANDLED)
         try:
             fmt, content = self.writer.run(unit, savepoint=False)
-        except self._duplicate:
+        except DuplicateMessage:
             return self._replay(msg)
         if ctx.posted:
             self.on_posted()

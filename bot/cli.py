@@ -285,6 +285,43 @@ def cmd_parse(args: argparse.Namespace, settings: Settings | None) -> int:
     return run(sys.stdin, sys.stdout, calendar=calendar)
 
 
+# ---------------------------------------------------------------------------- jobs
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    import scheduler
+    from bot.render import Renderer
+    from bot.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    tz = settings.tz
+    now = datetime.now(tz)
+    out = Renderer(tz)
+    if args.action == "list":
+        rows = []
+        for name in scheduler.DEFAULTS:
+            nxt = scheduler.next_fire_time(settings, name, now, runtime.service.calendar)
+            rows.append({"name": name, "next": nxt, "workdays": scheduler.JOBS[name].working_days_only,
+                         "trigger": str(scheduler.trigger_for(settings, name))})  # fmt: skip
+        print(out.render("cli/jobs_list.txt.j2", rows=rows))
+        return 0
+    if args.name not in scheduler.JOBS:  # also an empty name
+        print(f"unknown job {args.name!r}; jobs: {', '.join(scheduler.JOBS)}", file=sys.stderr)
+        return 2
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else now
+    except ValueError:
+        print(f"--at: not an ISO time: {args.at!r} (e.g. 2026-11-27T08:30)", file=sys.stderr)
+        return 2
+    at = at.replace(tzinfo=tz) if at.tzinfo is None else at
+    result = scheduler.run_job(runtime, args.name, at, dry_run=args.dry_run, force=args.force)
+    if result.status == "skipped":
+        print(f"skipped: {result.reason} (use --force to run it anyway)")
+        return 0
+    print(out.render("cli/job_run.txt.j2", run=result, posts=[p.content for p in result.posts]))
+    if result.status == "posted":
+        runtime.worker.drain()  # deliver now; a running server would otherwise do it within a second
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frontline", description="前线助手: the WeCom bot of 销售前线")
@@ -321,6 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", help="YYYY-MM-DD: only records from that day on")
 
     sub.add_parser("parse", help="read JSON Lines {text, now, sender?} on stdin, write parse results")
+
+    sub.add_parser("demo", help="a scripted working day of the group on a temporary database, printed in order")
+
+    s = sub.add_parser("jobs", help="`jobs list`: every scheduled job and its next run; `jobs run NAME`: run one")
+    s.add_argument("action", choices=["list", "run"])
+    s.add_argument("name", nargs="?", default="")
+    s.add_argument("--at", help="the run's time, ISO (default: now), e.g. 2026-11-27T08:30")
+    s.add_argument("--dry-run", action="store_true", help="print what it would post, post nothing")
+    s.add_argument("--force", action="store_true", help="run even on a day off")
     return p
 
 
@@ -331,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "init":
         return cmd_init(args)
+    if args.command == "demo":  # its own team and database: no config needed
+        from bot.demo import run_demo
+
+        return run_demo(sys.stdout)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -342,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         "outbox": cmd_outbox,
         "export": cmd_export,
         "parse": cmd_parse,
+        "jobs": cmd_jobs,
     }
+
     return handlers[args.command](args, settings)
 
 

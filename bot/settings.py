@@ -59,6 +59,18 @@ class CustomerEntry:
 
 
 @dataclass(frozen=True)
+class ToolkitDoc:
+    """A document of the sales toolkit: licences, registration certificates, brochures, cards."""
+
+    name: str
+    kind: str = ""  # e.g. 营业执照, 注册证, 临床报告, 宣传册, 服务承诺卡
+    edition: str = ""  # 医生版 / 采购版 for brochures
+    version_date: date | None = None
+    expiry: date | None = None
+    link: str = ""
+
+
+@dataclass(frozen=True)
 class WeComSettings:
     token: str = ""
     encoding_aes_key: str = ""
@@ -90,6 +102,7 @@ class Settings:
     chats: tuple[str, ...] = ()
     members: tuple[Member, ...] = ()
     customers: tuple[CustomerEntry, ...] = ()
+    toolkit: tuple[ToolkitDoc, ...] = ()
     schedule: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     holidays: tuple[date, ...] = ()
@@ -187,6 +200,40 @@ def _customers(value: Any) -> tuple[CustomerEntry, ...]:
                 level=level,
                 region=_str(c.get("region"), f"{key}.region"),
                 aliases=tuple(_str(a, f"{key}.aliases") for a in aliases if a),
+            )
+        )
+    return tuple(out)
+
+
+def _one_date(value: Any, key: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(key, f"malformed date {value!r}, expected YYYY-MM-DD") from None
+
+
+def _toolkit(value: Any) -> tuple[ToolkitDoc, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("toolkit", "must be a list of {name, kind, edition, version_date, expiry, link}")
+    out = []
+    for i, d in enumerate(value):
+        key = f"toolkit[{i}]"
+        if not isinstance(d, dict) or not d.get("name"):
+            raise ConfigError(key, "must be a mapping with at least a name")
+        out.append(
+            ToolkitDoc(
+                name=_str(d.get("name"), f"{key}.name"),
+                kind=_str(d.get("kind"), f"{key}.kind"),
+                edition=_str(d.get("edition"), f"{key}.edition"),
+                version_date=_one_date(d.get("version_date"), f"{key}.version_date"),
+                expiry=_one_date(d.get("expiry"), f"{key}.expiry"),
+                link=_str(d.get("link"), f"{key}.link"),
             )
         )
     return tuple(out)
@@ -350,6 +397,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
         )
 
     customers = _customers(raw.get("customers"))
+    toolkit = _toolkit(raw.get("toolkit"))
     schedule = _section(raw, "schedule")
     rules = _section(raw, "rules")
     _walk_times(schedule, "schedule")
@@ -377,6 +425,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
         chats=chats,
         members=tuple(members),
         customers=customers,
+        toolkit=toolkit,
         schedule=schedule,
         rules=rules,
         holidays=_dates(cal.get("holidays"), "calendar.holidays"),

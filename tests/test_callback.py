@@ -239,3 +239,18 @@ def test_a_reply_that_misses_the_deadline_goes_to_the_group_instead(bot: Bot) ->
     bot.drain()
     [post] = bot.fake.texts()  # ... and the group gets the answer through the outbox
     assert "/帮助" in post
+
+
+def test_a_handlers_own_constraint_error_is_not_taken_for_a_retry(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.models import Member
+
+    def clashing(message: object, ctx: object) -> tuple[str, None]:
+        ctx.records.insert(Member, userid="zhangwei", name="again", role="rep")  # type: ignore[attr-defined]
+        return "t", None
+
+    monkeypatch.setattr(bot.runtime.service.dispatcher, "dispatch", clashing)
+    xml, msgid = robot_text_xml("@前线助手 在吗", chatid=CHAT)
+    status, body = bot.caller.post_robot(xml)
+    assert status == 200 and "出了错" in reply_content(bot.caller.open_robot_reply(body))[1]
+    [row] = bot.rows(InboundMessage)
+    assert row.msgid == msgid and "IntegrityError" in row.error
