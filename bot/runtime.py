@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.callback import CallbackService
 from bot.customers import sync_directory
@@ -147,7 +147,3 @@ def build_runtime(
         rebase=lambda url: rebase(url, settings.wecom.api_base),
     )
     return Runtime(settings, engine, creds, renderer, service, worker)
-
-
-def session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)

@@ -7,7 +7,6 @@ is the only piece that touches the network.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,16 +61,13 @@ def split_content(content: str, limit: int) -> list[str]:
     return [c for c in chunks if c.strip()] or [content[:1]]
 
 
-_MENTION_RE = re.compile(r"<@([A-Za-z0-9_.\-]+)>")
-
-
 def build_posts(
     msgtype: str, content: str, mentions: list[str] | None = None, chat_id: str = ""
 ) -> list[dict[str, Any]]:
     """WeCom webhook bodies for one logical post, split over the byte limit.
 
     text: `mentioned_list` rides on the last chunk, so the notification lands on the full message.
-    markdown: mentions are `<@userid>` inside the content; a mention is never cut in half.
+    markdown: mentions are `<@userid>` inside the content (chunks are cut at line ends where lines fit).
     """
     if msgtype not in LIMITS:
         raise ValueError(f"unsupported msgtype {msgtype!r}")
