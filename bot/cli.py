@@ -149,7 +149,9 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
         print(f"refused: HTTP {status} {reply_body.decode(errors='replace')}", file=sys.stderr)
         return 1
     reply = _open_reply(cipher, reply_body)
-    out = Renderer(settings.tz).render("cli/say.txt.j2", name=name, reply=reply, posts=_post_contents(posts))
+    out = Renderer(settings.tz, plain=True).render(
+        "cli/say.txt.j2", name=name, reply=reply, posts=_post_contents(posts)
+    )
     print(out)
     return 0
 
@@ -294,7 +296,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings)
     tz = settings.tz
     now = datetime.now(tz)
-    out = Renderer(tz)
+    out = Renderer(tz, plain=True)
     if args.action == "list":
         rows = []
         for name in scheduler.DEFAULTS:

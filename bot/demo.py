@@ -58,7 +58,7 @@ def run_demo(out: TextIO, directory: Path | None = None) -> int:
     runtime = build_runtime(settings, clock=lambda: clock.now, utc_clock=clock.utc)
     service, cipher = runtime.service, runtime.service.cipher
     names = {m["userid"]: m["name"] for m in script["team"]}
-    render = Renderer(tz)
+    render = Renderer(tz, plain=True)
     seen = 0
     lines: list[dict[str, Any]] = []
 

@@ -58,12 +58,14 @@ def mention(userid: str) -> Trusted:
 
 
 class Renderer:
-    def __init__(self, tz: ZoneInfo, directory: Path = TEMPLATES) -> None:
+    """Templates for WeCom (member text escaped), or with `plain=True` for a terminal (printed as is)."""
+
+    def __init__(self, tz: ZoneInfo, directory: Path = TEMPLATES, *, plain: bool = False) -> None:
         self.tz = tz
         self.env = Environment(
             loader=FileSystemLoader(str(directory)),
             autoescape=False,
-            finalize=escape,
+            finalize=(lambda v: "" if v is None else v) if plain else escape,
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
