@@ -546,6 +546,9 @@ def ensure_peer_venv() -> Path:
     return gunicorn
 
 
+SQLITE_SYNCHRONOUS = "FULL"  # --sqlite-synchronous; FULL is the project's default
+
+
 def frontline_config(tmp: Path, token: str, aes_key: str, webhook_url: str) -> Path:
     q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
     name, region = "张伟", "华东"
@@ -557,6 +560,7 @@ wecom:
   webhook_url: {q(webhook_url)}
 database:
   url: {q("sqlite:///" + str(tmp / "bench.db"))}
+  sqlite_synchronous: {SQLITE_SYNCHRONOUS}
 timezone: "Asia/Shanghai"
 chats: []
 team:
@@ -673,6 +677,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=1, help="runs per configuration; medians are reported")
     ap.add_argument("--only", choices=["peer", "frontline"], help="benchmark one server only")
     ap.add_argument("--skip-peer", action="store_true", help="same as --only frontline")
+    ap.add_argument(
+        "--sqlite-synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="Frontline's database.sqlite_synchronous (FULL: answered messages survive a power cut)",
+    )
     ap.add_argument("--max-rate", type=float, default=6000, help="sizes the pre-built pool (callbacks/s, total)")
     ap.add_argument(
         "--client-procs", type=int, default=1, help="client processes (default 1; the machine has few cores)"
@@ -697,7 +707,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SQLITE_SYNCHRONOUS
     args = parse_args(argv)
+    SQLITE_SYNCHRONOUS = args.sqlite_synchronous
     crypt = PeerCrypt("bench-" + uuid.uuid4().hex[:12], new_aes_key(), "")
     expect = {"peer": "收到", "frontline": None}
     table: dict[tuple[str, int], RunResult] = {}
@@ -705,7 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
     print(
         f"bench: {', '.join(args.targets)}; conns {args.conn_list}; {args.seconds:g}s x {args.repeat}; "
-        f"gunicorn gthread {WORKERS} workers x {THREADS} threads on {HOST}; {os.cpu_count()} CPUs",
+        f"gunicorn gthread {WORKERS} workers x {THREADS} threads on {HOST}; {os.cpu_count()} CPUs; "
+        f"frontline sqlite synchronous={SQLITE_SYNCHRONOUS}",
         flush=True,
     )
     try:
