@@ -138,3 +138,18 @@ def test_a_dry_run_posts_nothing(bot: Bot) -> None:
     run = scheduler.run_job(bot.runtime, "eod_review", at(bot, "2026-11-26T17:30"), dry_run=True)
     assert run.status == "dry-run" and run.posts
     assert bot.rows(Outbox) == []
+
+
+def test_apscheduler_keeps_every_job_in_the_projects_database(bot: Bot) -> None:
+    from sqlalchemy import text
+
+    sched = scheduler.RhythmScheduler(bot.runtime)._build()
+    sched.start(paused=True)
+    try:
+        assert {j.id for j in sched.get_jobs()} == set(scheduler.DEFAULTS)
+        assert all(j.func is scheduler.JOB_FUNCTIONS[j.id] for j in sched.get_jobs())
+    finally:
+        sched.shutdown(wait=False)
+    with bot.engine.connect() as conn:
+        stored = {r[0] for r in conn.execute(text("SELECT id FROM apscheduler_jobs"))}
+    assert stored == set(scheduler.DEFAULTS)
