@@ -6,10 +6,11 @@ from bot.dispatch import Handler
 
 
 def load() -> list[Handler]:
-    from handlers import attendance, chat, competitor, fallback, review, urgent, visits
+    from handlers import attendance, chat, commands, competitor, fallback, review, urgent, visits
 
     return [
         *chat.HANDLERS,
+        *commands.HANDLERS,
         *visits.HANDLERS,
         *urgent.HANDLERS,
         *competitor.HANDLERS,

@@ -1,0 +1,142 @@
+"""What several commands share: the audit trail, names, the customer directory, dates, lists."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from difflib import get_close_matches
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from bot.customers import customer_key
+from bot.dispatch import Context
+from bot.models import Audit, Customer, CustomerAlias, Member, Visit
+from bot.parse import CORE_ITEMS
+from handlers.commands.registry import normalise
+from handlers.visits import still_missing
+
+T = TypeVar("T")
+
+LIST_LIMIT = 15  # rows of one list in a reply; the rest is counted
+CANDIDATE_LIMIT = 8
+
+
+def audit(ctx: Context, action: str, **detail: Any) -> None:
+    """Who changed what, in the same transaction as the change."""
+    ctx.records.insert(
+        Audit,
+        actor=ctx.message.sender,
+        action=action,
+        detail=json.dumps(detail, ensure_ascii=False, default=str),
+        at=ctx.now,
+    )
+
+
+@dataclass(frozen=True)
+class Capped:
+    """The first `limit` rows of a list and how many more there are."""
+
+    rows: list[Any]
+    more: int
+
+
+def capped(rows: list[T], limit: int = LIST_LIMIT) -> Capped:
+    return Capped(rows[:limit], max(0, len(rows) - limit))
+
+
+def member_names(ctx: Context) -> dict[str, str]:
+    """userid -> name, active or not, for the member table's few dozen rows."""
+    rows = ctx.session.execute(select(Member.userid, Member.name)).all()
+    names = {m.userid: m.name for m in ctx.settings.members}
+    names.update({userid: name for userid, name in rows})
+    return names
+
+
+def missing_items(visit: Visit) -> list[str]:
+    """The core items a visit record still lacks."""
+    return still_missing({item: getattr(visit, item) for item in CORE_ITEMS})
+
+
+def day_start(ctx: Context, day: date) -> datetime:
+    return datetime.combine(day, time(0), ctx.settings.tz)
+
+
+# ----------------------------------------------------------------------------- the directory
+@dataclass(frozen=True)
+class Found:
+    """A customer name as written, resolved: one customer, several candidates, or none."""
+
+    customer: Customer | None
+    candidates: list[Customer]
+
+
+def find_customers(ctx: Context, name: str) -> Found:
+    """The directory's customer for a name: its exact name or alias; else every customer whose
+    name or alias contains it (one is taken, several are listed); else the closest names."""
+    key = customer_key(name)
+    if not key:
+        return Found(None, [])
+    s = ctx.session
+    exact = s.execute(
+        select(Customer).join(CustomerAlias, CustomerAlias.customer_id == Customer.id).where(CustomerAlias.alias == key)
+    ).scalar_one_or_none()
+    if exact is not None:
+        return Found(exact, [])
+    ids = s.execute(
+        select(CustomerAlias.customer_id)
+        .where(CustomerAlias.alias.contains(key, autoescape=True))
+        .distinct()
+        .limit(CANDIDATE_LIMIT + 1)
+    ).scalars()
+    found = _customers(ctx, list(ids))
+    if len(found) == 1:
+        return Found(found[0], [])
+    if found:
+        return Found(None, found)
+    aliases = dict(s.execute(select(CustomerAlias.alias, CustomerAlias.customer_id)).all())
+    close = get_close_matches(key, list(aliases), n=CANDIDATE_LIMIT, cutoff=0.5)
+    return Found(None, _customers(ctx, list(dict.fromkeys(aliases[a] for a in close))))
+
+
+def _customers(ctx: Context, ids: list[int]) -> list[Customer]:
+    if not ids:
+        return []
+    rows = ctx.session.execute(select(Customer).where(Customer.id.in_(ids)).order_by(Customer.name)).scalars()
+    return list(rows)
+
+
+def aliases_of(ctx: Context, customer_id: int) -> list[str]:
+    return list(
+        ctx.session.execute(
+            select(CustomerAlias.alias).where(CustomerAlias.customer_id == customer_id).order_by(CustomerAlias.id)
+        ).scalars()
+    )
+
+
+# ----------------------------------------------------------------------------- dates
+_DATE_RE = re.compile(
+    r"^(?:(?P<y>\d{4})\s*[-/.年])?\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?$|^(?P<c>\d{8})$"
+)
+
+
+def read_date(text: str, today: date) -> date | None:
+    """2026-11-01, 2026/11/1, 20261101, 11-01, 11/1, 11.1, 11月1日; a date without a year is this year's."""
+    m = _DATE_RE.match(normalise(text).strip())
+    if m is None:
+        return None
+    try:
+        if m["c"]:
+            return date(int(m["c"][:4]), int(m["c"][4:6]), int(m["c"][6:]))
+        return date(int(m["y"] or today.year), int(m["m"]), int(m["d"]))
+    except ValueError:
+        return None
+
+
+def safe_link(url: str | None) -> str | None:
+    """A link from config fit to print inside markdown: http(s), no spaces or brackets."""
+    if not url or not re.fullmatch(r"https?://[^\s()<>\[\]`]+", url):
+        return None
+    return url

@@ -1,0 +1,197 @@
+"""/阶段: move a customer's opportunity through the funnel; /漏斗: the funnel now.
+
+Stages are bot.jobs' (线索 → 意向 → 方案 → 报价 → 招标 → 签约, or 丢单), and /漏斗's
+conversion and signing cycle are bot.jobs.funnel_conversion's, so the command and the
+weekly report give the same numbers. One open opportunity per customer: the latest
+one not yet signed or lost; a customer without one gets one at the stage named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import case, func, select
+
+from bot.dispatch import Context, Reply
+from bot.jobs import CLOSED_STAGES, STAGES, funnel_conversion, local_midnight
+from bot.models import Customer, Member, Opportunity, StageChange
+from handlers.commands.common import audit, find_customers
+from handlers.commands.customers import not_found
+from handlers.commands.registry import Invocation, Usage, implements
+
+LOST = STAGES[-1]
+PIPELINE = STAGES[:-1]  # 线索 … 签约, in order
+SIGNED = PIPELINE[-1]
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class StageArgs:
+    customer: str
+    stage: str
+    reason: str | None
+
+
+def stage_args(args: tuple[str, ...]) -> StageArgs:
+    """客户 阶段 [原因]; "市一院报价" (no space) reads as 市一院 + 报价."""
+    for i, word in enumerate(args):
+        if i > 0 and word in STAGES:
+            return StageArgs(" ".join(args[:i]), word, "，".join(args[i + 1 :]) or None)
+    if len(args) == 1:
+        for stage in STAGES:
+            if args[0].endswith(stage) and len(args[0]) > len(stage):
+                return StageArgs(args[0][: -len(stage)], stage, None)
+    raise Usage
+
+
+@implements("stage")
+def stage(inv: Invocation, ctx: Context) -> Reply:
+    a = stage_args(inv.args)
+    if a.stage == LOST and not a.reason:
+        raise Usage
+    found = find_customers(ctx, a.customer)
+    if found.customer is None:
+        return not_found(ctx, a.customer, found)
+    customer, s, now, me = found.customer, ctx.session, ctx.now, ctx.message.sender
+    opp = s.execute(
+        select(Opportunity)
+        .where(Opportunity.customer_id == customer.id, Opportunity.stage.not_in(CLOSED_STAGES))
+        .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    closes = a.stage in CLOSED_STAGES
+    since: datetime | None = None
+    if opp is None:
+        if a.stage == LOST:
+            return ctx.reply("commands/stage_state.md.j2", state="nothing_open", customer=customer)
+        assert customer.id is not None
+        opp = Opportunity(
+            customer_id=customer.id, stage=a.stage, opened_at=now, updated_at=now, closed_at=now if closes else None
+        )
+        before = None
+    else:
+        if opp.stage == a.stage:
+            return ctx.reply("commands/stage_state.md.j2", state="same", customer=customer, stage=a.stage)
+        before = opp.stage
+        last = s.execute(
+            select(func.max(StageChange.changed_at)).where(StageChange.opportunity_id == opp.id)
+        ).scalar_one_or_none()
+        since = last or opp.opened_at
+        opp.stage, opp.updated_at = a.stage, now
+        if closes:
+            opp.closed_at = now
+    if a.stage == LOST:
+        opp.lost_reason = a.reason
+    s.add(opp)
+    s.flush()
+    assert opp.id is not None
+    s.add(
+        StageChange(
+            opportunity_id=opp.id, from_stage=before, to_stage=a.stage, changed_at=now, changed_by=me, reason=a.reason
+        )
+    )
+    s.flush()
+    audit(
+        ctx,
+        "opportunity.stage",
+        opportunity_id=opp.id,
+        customer_id=customer.id,
+        from_stage=before,
+        to_stage=a.stage,
+        reason=a.reason,
+    )
+    days = (now - since).days if since is not None else None
+    cycle = (now - opp.opened_at).days if a.stage == SIGNED and before is not None else None
+    return ctx.reply(
+        "commands/stage_moved.md.j2",
+        customer=customer,
+        before=before,
+        stage=a.stage,
+        reason=a.reason,
+        days=days,
+        cycle=cycle,
+        created=before is None,
+    )
+
+
+# ----------------------------------------------------------------------------- the funnel
+def regions(ctx: Context) -> list[str]:
+    s = ctx.session
+    names = [r for r in s.execute(select(Customer.region).distinct()).scalars() if r]
+    names += [r for r in s.execute(select(Member.region).where(Member.active == True).distinct()).scalars() if r]  # noqa: E712
+    return sorted(set(names))
+
+
+@implements("funnel")
+def funnel(inv: Invocation, ctx: Context) -> Reply:
+    if len(inv.args) > 1:
+        raise Usage
+    region = inv.args[0] if inv.args else None
+    known = regions(ctx)
+    if region is not None and region not in known:
+        return ctx.reply("commands/region_unknown.md.j2", region=region, regions=known)
+    s, tz, now = ctx.session, ctx.settings.tz, ctx.now
+    in_region = [Customer.region == region] if region is not None else []
+
+    counts = dict.fromkeys(STAGES, 0)
+    for stage_name, n in s.execute(
+        select(Opportunity.stage, func.count())
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(*in_region)
+        .group_by(Opportunity.stage)
+    ):
+        counts[stage_name] = int(n)
+
+    # how far each opportunity got (its furthest stage; 丢单 is not a step), counted per step
+    step = case(*((StageChange.to_stage == name, i) for i, name in enumerate(PIPELINE)), else_=None)
+    current = case(*((Opportunity.stage == name, i) for i, name in enumerate(PIPELINE)), else_=None)
+    furthest = (
+        select(func.coalesce(func.max(step), func.max(current)).label("step"))
+        .select_from(Opportunity)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .outerjoin(StageChange, StageChange.opportunity_id == Opportunity.id)
+        .where(*in_region)
+        .group_by(Opportunity.id)
+        .subquery()
+    )
+    at_step = dict.fromkeys(range(len(PIPELINE)), 0)
+    for i, n in s.execute(
+        select(furthest.c.step, func.count()).where(furthest.c.step.is_not(None)).group_by(furthest.c.step)
+    ):
+        at_step[int(i)] = int(n)
+    reached = [sum(at_step[j] for j in range(i, len(PIPELINE))) for i in range(len(PIPELINE))]
+    steps = [
+        {"from": PIPELINE[i], "to": PIPELINE[i + 1], "rate": reached[i + 1] / reached[i] if reached[i] else None}
+        for i in range(len(PIPELINE) - 1)
+    ]
+
+    first = now.date().replace(day=1)
+    this_month = local_midnight(first, tz)
+    last_month = local_midnight((first - timedelta(days=1)).replace(day=1), tz)
+    next_month = local_midnight((first + timedelta(days=31)).replace(day=1), tz)  # nothing is later than now
+    by_region = funnel_conversion(s, [(this_month, next_month), (last_month, this_month), (EPOCH, next_month)])
+    totals = [[0, 0, 0.0, 0] for _ in range(3)]
+    for name, periods in by_region.items():
+        if region is None or name == region:
+            for i, values in enumerate(periods):
+                totals[i] = [a + b for a, b in zip(totals[i], values, strict=True)]
+    periods = [
+        {"signed": n, "intent": d, "rate": n / d if d else None, "days": days / k if k else None}
+        for n, d, days, k in totals
+    ]
+    decided = counts[SIGNED] + counts[LOST]
+    return ctx.reply(
+        "commands/funnel.md.j2",
+        region=region,
+        stages=PIPELINE[:-1],
+        counts=counts,
+        steps=steps,
+        this_month=periods[0],
+        last_month=periods[1],
+        overall=periods[2],
+        win_rate=counts[SIGNED] / decided if decided else None,
+        lost=LOST,
+        signed=SIGNED,
+        open_total=sum(counts[x] for x in PIPELINE[:-1]),
+    )

@@ -1,0 +1,210 @@
+"""/接单 /完成 /今日 /待办: urgent demands taken and closed, follow-ups done, my day and my list.
+
+Urgent demands are numbered as their alert shows them ("急需 #3": `/接单 3`, `/完成 3`);
+follow-ups carry the prefix from the catalog ("跟进12": `/完成 跟进12`), so a number is
+never ambiguous. State changes are conditional updates (WHERE status = what was read),
+so two people taking the same demand at once cannot both get it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.dispatch import Context, Reply
+from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Review, Urgent, Visit
+from handlers.commands.common import audit, capped, day_start, member_names, missing_items
+from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
+
+_NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
+
+
+def number(args: tuple[str, ...]) -> int:
+    if len(args) != 1:
+        raise Usage
+    m = _NUMBER.match(normalise(args[0]))
+    if m is None:
+        raise Usage
+    return int(m.group(1))
+
+
+def followup_number(args: tuple[str, ...]) -> int | None:
+    """跟进12, 跟进 12, f12 -> 12; None when the arguments name no follow-up."""
+    prefixes = [normalise(str(p)).lower() for p in REGISTRY.by_key["done"].extra.get("followup_prefix") or ()]
+    joined = normalise("".join(args)).lower()
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if joined.startswith(prefix):
+            rest = joined[len(prefix) :].lstrip("#")
+            if not rest.isdigit():
+                raise Usage
+            return int(rest)
+    return None
+
+
+def _urgent(ctx: Context, urgent_id: int) -> dict[str, Any] | None:
+    cols = ["id", "member", "customer_id", "department", "items", "status", "taken_by", "taken_at", "due"]
+    row = ctx.records.first(Urgent, cols, id=urgent_id)
+    if row is None:
+        return None
+    out = dict(zip(cols, row, strict=True))
+    out["items"] = json.loads(out["items"] or "[]")
+    name = ctx.records.first(Customer, ["name"], id=out["customer_id"]) if out["customer_id"] else None
+    out["customer"] = name[0] if name else None
+    return out
+
+
+@implements("take")
+def take(inv: Invocation, ctx: Context) -> Reply:
+    urgent_id = number(inv.args)
+    row = _urgent(ctx, urgent_id)
+    if row is None:
+        return ctx.reply("commands/urgent_state.md.j2", state="missing", urgent_id=urgent_id)
+    names = member_names(ctx)
+    if row["status"] != "open":
+        return ctx.reply(
+            "commands/urgent_state.md.j2",
+            state=row["status"],
+            urgent=row,
+            taker=names.get(row["taken_by"] or "", row["taken_by"]),
+            mine=row["taken_by"] == ctx.message.sender,
+            urgent_id=urgent_id,
+        )
+    taken = ctx.records.update_where(
+        Urgent, {"id": urgent_id, "status": "open"}, status="taken", taken_by=ctx.message.sender, taken_at=ctx.now
+    )
+    if not taken:  # someone else's /接单 got there first
+        return ctx.reply(
+            "commands/urgent_state.md.j2", state="taken", urgent=row, taker=None, mine=False, urgent_id=urgent_id
+        )
+    taker = names.get(ctx.message.sender, ctx.message.sender)
+    ctx.post("commands/urgent_taken_post.md.j2", urgent=row, taker=taker)
+    audit(ctx, "urgent.take", urgent_id=urgent_id)
+    return ctx.reply("commands/urgent_taken.md.j2", urgent=row)
+
+
+@implements("done")
+def done(inv: Invocation, ctx: Context) -> Reply:
+    followup_id = followup_number(inv.args)
+    if followup_id is not None:
+        return _followup_done(ctx, followup_id)
+    urgent_id = number(inv.args)
+    row = _urgent(ctx, urgent_id)
+    if row is None:
+        return ctx.reply("commands/urgent_state.md.j2", state="missing", urgent_id=urgent_id)
+    if row["status"] == "done":
+        return ctx.reply(
+            "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
+        )
+    me = ctx.message.sender
+    values: dict[str, Any] = {"status": "done", "done_at": ctx.now}
+    if row["taken_by"] is None:
+        values.update(taken_by=me, taken_at=ctx.now)
+    if not ctx.records.update_where(Urgent, {"id": urgent_id, "status": row["status"]}, **values):
+        return ctx.reply(
+            "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
+        )
+    names = member_names(ctx)
+    ctx.post("commands/urgent_done_post.md.j2", urgent=row, closer=names.get(me, me))
+    audit(ctx, "urgent.done", urgent_id=urgent_id, was=row["status"])
+    return ctx.reply("commands/urgent_done.md.j2", urgent=row)
+
+
+def _followup_done(ctx: Context, followup_id: int) -> Reply:
+    cols = ["id", "member", "customer_id", "kind", "due_at", "status"]
+    found = ctx.records.first(Followup, cols, id=followup_id)
+    if found is None:
+        return ctx.reply("commands/followup_state.md.j2", state="missing", followup_id=followup_id)
+    row = dict(zip(cols, found, strict=True))
+    customer = ctx.records.first(Customer, ["name"], id=row["customer_id"]) if row["customer_id"] else None
+    row["customer"] = customer[0] if customer else None
+    me = ctx.member
+    if row["member"] != ctx.message.sender and (me is None or me.role == "rep"):
+        owner = member_names(ctx).get(row["member"], row["member"])
+        return ctx.reply(
+            "commands/followup_state.md.j2", state="not_mine", followup=row, owner=owner, followup_id=followup_id
+        )
+    if row["status"] != "open" or not ctx.records.update_where(
+        Followup, {"id": followup_id, "status": "open"}, status="done", done_at=ctx.now
+    ):
+        return ctx.reply("commands/followup_state.md.j2", state="done", followup=row, followup_id=followup_id)
+    audit(ctx, "followup.done", followup_id=followup_id)
+    return ctx.reply("commands/followup_done.md.j2", followup=row)
+
+
+# ----------------------------------------------------------------------------- my day, my list
+@implements("today")
+def today(inv: Invocation, ctx: Context) -> Reply:
+    if inv.args:
+        raise Usage
+    me, s = ctx.message.sender, ctx.session
+    day = ctx.now.date()
+    start, end = day_start(ctx, day), day_start(ctx, day + timedelta(days=1))
+    visits = []
+    for v, customer in s.execute(
+        select(Visit, Customer.name)
+        .outerjoin(Customer, Customer.id == Visit.customer_id)
+        .where(Visit.member == me, Visit.visited_at >= start, Visit.visited_at < end)
+        .order_by(Visit.visited_at, Visit.id)
+    ):
+        visits.append({"visit": v, "customer": customer, "missing": missing_items(v)})
+
+    def count(model: Any, *where: Any) -> int:
+        return int(s.execute(select(func.count()).select_from(model).where(model.member == me, *where)).scalar_one())
+
+    counts = {
+        "urgent": count(Urgent, Urgent.created_at >= start, Urgent.created_at < end),
+        "competitor": count(Competitor, Competitor.reported_at >= start, Competitor.reported_at < end),
+        "itinerary": count(Itinerary, Itinerary.reported_at >= start, Itinerary.reported_at < end),
+        "leave": count(Leave, Leave.reported_at >= start, Leave.reported_at < end),
+    }
+    reviewed = count(Review, Review.review_date == day) > 0
+    incomplete = [v for v in visits if v["missing"]]
+    return ctx.reply(
+        "commands/today.md.j2",
+        visits=capped(visits),
+        incomplete=len(incomplete),
+        others=[(k, n) for k, n in counts.items() if n],
+        reviewed=reviewed,
+        day=day,
+    )
+
+
+@dataclass(frozen=True)
+class Todo:
+    kind: str  # followup | urgent
+    id: int
+    due: datetime | None
+    customer: str | None
+    detail: Any
+    overdue: bool
+
+
+@implements("todo")
+def todo(inv: Invocation, ctx: Context) -> Reply:
+    if inv.args:
+        raise Usage
+    me, s, tz, now = ctx.message.sender, ctx.session, ctx.settings.tz, ctx.now
+    items: list[Todo] = []
+    for f, customer in s.execute(
+        select(Followup, Customer.name)
+        .outerjoin(Customer, Customer.id == Followup.customer_id)
+        .where(Followup.member == me, Followup.status == "open")
+    ):
+        due_at = f.due_at.astimezone(tz)
+        items.append(Todo("followup", f.id, due_at, customer, f.kind, due_at < now))
+    for u, customer in s.execute(
+        select(Urgent, Customer.name)
+        .outerjoin(Customer, Customer.id == Urgent.customer_id)
+        .where(Urgent.taken_by == me, Urgent.status == "taken")
+    ):
+        due = datetime.combine(u.due, time(23, 59), tz) if u.due else None
+        detail = {"items": json.loads(u.items or "[]"), "department": u.department}
+        items.append(Todo("urgent", u.id, due, customer, detail, due is not None and due < now))
+    far = datetime.max.replace(tzinfo=UTC)
+    items.sort(key=lambda t: (t.due or far, t.kind, t.id))
+    return ctx.reply("commands/todo.md.j2", todo=capped(items), total=len(items))
