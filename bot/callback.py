@@ -189,6 +189,7 @@ class CallbackService:
             conn=None,  # type: ignore[arg-type]  # the batch's connection, set when the unit runs
             settings=self.settings, message=_masked(msg, text), member=self.members.get(msg.sender),
             now=now, render=self.renderer, target=self.target_for(msg), calendar=self.calendar, cache=self.cache,
+            directory=self.members,
             parsed=self._understand(text, now, msg.sender),
         )  # fmt: skip
 
@@ -235,6 +236,8 @@ class CallbackService:
             fmt, content = self.writer.run(unit, savepoint=False)
         except DuplicateMessage:
             return self._replay(msg)
+        for fn in ctx.committed:
+            fn()
         if ctx.posted:
             self.on_posted()
         if content is None:

@@ -50,6 +50,8 @@ class Context:
     target: str  # where group posts for this chat go
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     cache: dict[str, Any] = field(default_factory=dict)  # per service; see CallbackService.cache
+    directory: MemberDirectory | None = None  # every active member (the roster and those added by /成员)
+    committed: list[Callable[[], None]] = field(default_factory=list)  # run once the transaction commits
     parsed: dict[str, Any] | None = None  # what bot.parse understood of the text (computed outside the lock)
     message_row_id: int | None = None
     posted: list[Outbox] = field(default_factory=list)
@@ -122,8 +124,16 @@ class Context:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
 
     def member_named(self, userid: str) -> str:
-        m = self.settings.member(userid)
+        m = self.directory.get(userid) if self.directory else None
+        m = m or self.settings.member(userid)  # type: ignore[assignment]
         return m.name if m else userid
+
+    def members(self) -> list[Member]:
+        return self.directory.all() if self.directory else []
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once this request's writes are committed (e.g. drop a cache they made stale)."""
+        self.committed.append(fn)
 
     def post(
         self,
@@ -189,6 +199,12 @@ class MemberDirectory:
         self._loaded = -1e9
 
     def get(self, userid: str) -> Member | None:
+        return self._current().get(userid)
+
+    def all(self) -> list[Member]:
+        return list(self._current().values())
+
+    def _current(self) -> dict[str, Member]:
         if time.monotonic() - self._loaded > self.ttl:
             with self._lock:
                 if time.monotonic() - self._loaded > self.ttl:
@@ -198,4 +214,4 @@ class MemberDirectory:
                             s.expunge(row)
                     self._members = {m.userid: m for m in rows}
                     self._loaded = time.monotonic()
-        return self._members.get(userid)
+        return self._members

@@ -84,6 +84,8 @@ class Renderer:
     def _md(self, value: datetime | date | str) -> Trusted:
         if isinstance(value, str):
             value = date.fromisoformat(value[:10])
+        elif isinstance(value, datetime) and value.tzinfo is not None:
+            value = self._local(value)
         return Trusted(f"{value.month}月{value.day}日")
 
     def _day(self, value: datetime | date) -> Trusted:

@@ -7,21 +7,22 @@ and the leaders of the sender's region. The demand stays open until someone take
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from bot.dispatch import Context, Handler, Reply
-from bot.models import Urgent
+from bot.models import Member, Urgent
 from bot.settings import Settings
 from bot.wecom.inbound import Message
 from handlers.visits import customer_for
 
 
-def alert_mentions(settings: Settings, sender: str) -> list[str]:
+def alert_mentions(settings: Settings, members: Sequence[Member], sender: str) -> list[str]:
     """The on-duty people and the sender's region leaders, once each, never the sender."""
-    member = settings.member(sender)
+    member = next((m for m in members if m.userid == sender), None)
     region = member.region if member else ""
-    leaders = [m.userid for m in settings.members if m.role == "leader" and (not region or m.region == region)]
+    leaders = [m.userid for m in members if m.role == "leader" and (not region or m.region == region)]
     out: list[str] = []
     for userid in [*(settings.rules.get("urgent_on_duty") or []), *leaders]:
         if userid and userid != sender and userid not in out:
@@ -53,7 +54,7 @@ def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
-    mentions = alert_mentions(ctx.settings, msg.sender)
+    mentions = alert_mentions(ctx.settings, ctx.members(), msg.sender)
     values = {"urgent_id": urgent_id, "customer": customer_name, "parsed": p, "sender": ctx.member_named(msg.sender),
               "alerted": mentions, "text": msg.text}  # fmt: skip
     ctx.post("urgent_alert.md.j2", **values)

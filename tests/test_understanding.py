@@ -160,9 +160,7 @@ def test_phone_numbers_in_records_are_masked(team: Bot) -> None:
     assert "13812345678" not in visit.raw_text and "138****5678" in visit.raw_text
 
 
-def test_a_failing_handler_keeps_the_message_and_writes_no_record(
-    team: Bot, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_handler_keeps_the_message_and_writes_no_record(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     import handlers.visits as visits
 
     def broken(*_a: object) -> None:
@@ -193,3 +191,11 @@ def test_working_days_skip_a_holiday_set_in_config(make_bot: Callable[..., Bot])
     # Thu 26, (Fri 27 off), (Mon 30 off), Tue 1, Wed 2, Thu 3, Fri 4
     assert plan.due_at.astimezone(bot.settings.tz).date() == date(2026, 12, 4)
     assert plan.due_at - bot.clock() > timedelta(days=8)
+
+
+def test_a_leader_added_with_a_command_is_alerted_at_once(team: Bot) -> None:
+    say(team, "/成员 添加 sunli 孙丽 组长 华东", user="liuyang")  # liuyang is the admin
+    say(team, "急！市一院ICU今晚要3台呼吸机")
+    team.drain()
+    content = team.fake.bodies()[-1]["markdown"]["content"]
+    assert "<@sunli>" in content and "<@chenjing>" in content

@@ -50,9 +50,7 @@ def capped(rows: list[T], limit: int = LIST_LIMIT) -> Capped:
 def member_names(ctx: Context) -> dict[str, str]:
     """userid -> name, active or not, for the member table's few dozen rows."""
     rows = ctx.session.execute(select(Member.userid, Member.name)).all()
-    names = {m.userid: m.name for m in ctx.settings.members}
-    names.update({userid: name for userid, name in rows})
-    return names
+    return {userid: name for userid, name in rows}
 
 
 def missing_items(visit: Visit) -> list[str]:

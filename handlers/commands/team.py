@@ -71,6 +71,8 @@ def add(inv: Invocation, ctx: Context) -> Reply:
         row.name, row.role, row.region, row.active = name, role, region, True
     s.add(row)
     s.flush()
+    if ctx.directory is not None:
+        ctx.after_commit(ctx.directory.invalidate)
     audit(
         ctx,
         "member.add" if before is None else "member.update",
@@ -112,6 +114,8 @@ def remove(inv: Invocation, ctx: Context) -> Reply:
     row.active = False
     s.add(row)
     s.flush()
+    if ctx.directory is not None:
+        ctx.after_commit(ctx.directory.invalidate)
     audit(ctx, "member.remove", userid=userid, name=row.name, role=row.role, region=row.region)
     return ctx.reply(
         "commands/member_changed.md.j2",
