@@ -22,7 +22,7 @@ from bot.models import Member, Outbox
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.wecom.inbound import Message
-from bot.wecom.outbox import enqueue
+from bot.wecom.outbox import enqueue, enqueue_file
 from bot.workdays import WorkCalendar
 
 
@@ -122,6 +122,20 @@ class Context:
 
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
+
+    def post_file(self, filename: str, data: bytes) -> None:
+        """Queue a file for the group (upload_media + a file message) in this transaction."""
+        self.posted.append(
+            enqueue_file(
+                self.records,
+                self.target,
+                filename,
+                data,
+                chat_id=self.message.chat_id,
+                source=f"msg:{self.message.msgid}",
+                now=self.now,
+            )  # fmt: skip
+        )
 
     def member_named(self, userid: str) -> str:
         m = self.directory.get(userid) if self.directory else None

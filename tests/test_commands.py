@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -438,10 +437,6 @@ def test_a_member_added_by_command_may_use_commands_once_the_cache_expires(team:
 
 
 # ----------------------------------------------------------------------------- export
-def _export_dir(bot: Bot) -> Path:
-    return Path(bot.settings.database_url.removeprefix("sqlite:///")).parent / "exports"
-
-
 def test_export_writes_the_csv_of_the_range(team: Bot) -> None:
     say(team, VISIT)
     team.clock.advance(days=1)
@@ -449,8 +444,11 @@ def test_export_writes_the_csv_of_the_range(team: Bot) -> None:
     assert "需要**组长**权限" in say(team, "/导出 拜访")
     reply = say(team, "/导出 拜访 11月25日 2026-11-25", user=LEADER)
     assert "1 条" in reply
-    [path] = list(_export_dir(team).glob("visits_20261125_20261125_*.csv"))
-    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    team.drain()
+    [upload] = team.fake.uploads  # the CSV reached WeCom's upload_media, then the group as a file
+    assert upload.filename.startswith("visits_20261125_20261125_") and upload.filename.endswith(".csv")
+    assert team.fake.bodies()[-1] == {"msgtype": "file", "file": {"media_id": upload.media_id}}
+    rows = list(csv.reader(upload.data.decode("utf-8-sig").splitlines()))
     assert rows[0][:4] == ["编号", "拜访时间", "销售", "客户"]
     assert rows[1][1:4] == ["2026-11-25 10:00", "张伟", "市第一人民医院"] and len(rows) == 2
     assert "2 条" in say(team, "/export visits 11-20", user=LEADER)
@@ -461,7 +459,8 @@ def test_export_writes_the_csv_of_the_range(team: Bot) -> None:
 def test_export_usage_errors(team: Bot) -> None:
     for text in ("/导出", "/导出 客户", "/导出 拜访 11-30 11-01", "/导出 拜访 昨天"):
         assert "格式不对" in say(team, text, user=LEADER), text
-    assert not _export_dir(team).exists()
+    team.drain()
+    assert team.fake.uploads == []
     nothing_stored(team)
 
 

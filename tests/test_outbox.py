@@ -174,3 +174,19 @@ def test_text_mentions_ride_on_the_last_chunk() -> None:
     assert "mentioned_list" not in posts[0]["text"]
     assert posts[-1]["text"]["mentioned_list"] == ["lina", "chenjing"]
     assert json.dumps(posts)  # plain JSON bodies
+
+
+def test_a_file_is_uploaded_then_posted_and_retried_as_a_whole(bot: Bot) -> None:
+    from bot.wecom.outbox import enqueue_file
+
+    bot.fake.fail_next(45009)  # the upload is rate limited once
+    with session_scope(bot.engine) as s:
+        enqueue_file(s, bot.settings.wecom.webhook_url, "拜访.csv", "编号,客户\n1,市一院\n".encode(), now=bot.clock())
+    bot.drain()
+    assert bot.fake.uploads == [] and states(bot) == ["pending"]
+    bot.clock.advance(seconds=61)
+    bot.drain()
+    [upload] = bot.fake.uploads
+    assert (upload.filename, upload.data.decode()) == ("拜访.csv", "编号,客户\n1,市一院\n")
+    assert bot.fake.bodies() == [{"msgtype": "file", "file": {"media_id": upload.media_id}}]
+    assert states(bot) == ["sent"]

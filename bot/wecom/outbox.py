@@ -14,6 +14,7 @@ its lease runs out it is sent again (a duplicate is better than a lost urgent al
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -68,6 +69,39 @@ def enqueue(
             db.add(row)
         rows.append(row)
     return rows
+
+
+FILE_LIMIT = 20 * 1024 * 1024  # WeCom's upload_media limit
+
+
+def enqueue_file(
+    db: Session | Records,
+    target: str,
+    filename: str,
+    data: bytes,
+    *,
+    chat_id: str = "",
+    source: str = "",
+    now: datetime | None = None,
+) -> Outbox:
+    """A file for the group (upload_media, then a file message), in the caller's transaction."""
+    if not 5 <= len(data) <= FILE_LIMIT:
+        raise ValueError(f"a WeCom file must be 5 B to 20 MB, got {len(data)} bytes")
+    now = now or utcnow()
+    row = Outbox(
+        target=target,
+        chat_id=chat_id,
+        msgtype="file",
+        payload=json.dumps({"filename": filename, "content_b64": base64.b64encode(data).decode()}),
+        source=source,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    if isinstance(db, Records):
+        row.id = db.insert(Outbox, **row.model_dump(exclude={"id"}))
+    else:
+        db.add(row)
+    return row
 
 
 class OutboxWorker:
@@ -203,19 +237,25 @@ class OutboxWorker:
         return True
 
     def _send(self, target: str, row_id: int, msgtype: str, payload: str, source: str) -> Outcome:
+        body = json.loads(payload)
         if target == LOCAL_TARGET:
+            if msgtype == "file":  # the simulator's group sees the file's name and size
+                size = len(base64.b64decode(body["content_b64"]))
+                file = {"filename": body["filename"], "size": size}
+                payload = json.dumps({"msgtype": "file", "file": file}, ensure_ascii=False)
             with session_scope(self.engine) as s:
-                s.add(
-                    SimPost(
-                        outbox_id=row_id,
-                        source=source,
-                        msgtype=msgtype,
-                        payload=payload,
-                        posted_at=self.clock(),
-                    )
+                post = SimPost(
+                    outbox_id=row_id, source=source, msgtype=msgtype, payload=payload, posted_at=self.clock()
                 )
+                s.add(post)
             return Outcome("sent", "", 0)
-        return self.client.post(target, json.loads(payload))
+        if msgtype == "file":
+            data = base64.b64decode(body["content_b64"])
+            uploaded, media_id = self.client.upload_file(target, body["filename"], data)
+            if uploaded.verdict != "sent":
+                return uploaded
+            return self.client.post(target, {"msgtype": "file", "file": {"media_id": media_id}})
+        return self.client.post(target, body)
 
     def _settle(self, row_id: int, target: str, attempts: int, outcome: Outcome) -> None:
         now = self.clock()

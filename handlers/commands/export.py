@@ -1,9 +1,8 @@
 """/导出 表 [起 止]: visits, urgent demands, competitor intel or reviews of a date range as CSV.
 
 The CSV (UTF-8 with BOM, so Excel opens Chinese correctly; cells that would start a
-formula are quoted with ') is written under the database's directory, `exports/`. Posting
-it to the group as a file needs an outbox msgtype "file" (upload_media, then a file
-message) that the outbox does not have yet, so the reply gives the row count and the file.
+formula are quoted with ') goes to the group as a file through the outbox (upload_media,
+then a file message), in the same transaction as the audit of the export.
 """
 
 from __future__ import annotations
@@ -14,17 +13,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from tempfile import gettempdir
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
-from sqlalchemy.engine import make_url
 
 from bot.dispatch import Context, Reply
 from bot.models import Competitor, Contact, Customer, Review, Urgent, Visit
-from bot.settings import Settings
 from handlers.commands.common import audit, day_start, member_names, read_date
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
 
@@ -70,13 +65,6 @@ def date_range(args: tuple[str, ...], today: date) -> tuple[date, date]:
     if end < start or (end - start).days > MAX_DAYS:
         raise Usage
     return start, end
-
-
-def export_dir(settings: Settings) -> Path:
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / "exports"
-    return Path(gettempdir()) / "frontline-exports"
 
 
 def _query(table: str, start: datetime, end: datetime, first: date, last: date) -> Select[Any]:
@@ -156,12 +144,10 @@ def export(inv: Invocation, ctx: Context) -> Reply:
     writer = csv.writer(buf)
     writer.writerow([header for _field, header in table.columns])
     writer.writerows(rows)
-    folder = export_dir(ctx.settings)
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = ctx.now.strftime("%Y%m%d%H%M%S")
-    path = folder / f"{table.key}_{first:%Y%m%d}_{last:%Y%m%d}_{stamp}.csv"
-    path.write_text(buf.getvalue(), encoding="utf-8-sig")
-    audit(ctx, "export", table=table.key, start=first, end=last, rows=len(rows), file=path.name)
+    filename = f"{table.key}_{first:%Y%m%d}_{last:%Y%m%d}_{stamp}.csv"
+    ctx.post_file(filename, buf.getvalue().encode("utf-8-sig"))
+    audit(ctx, "export", table=table.key, start=first, end=last, rows=len(rows), file=filename)
     return ctx.reply(
-        "commands/export_ready.md.j2", table=table.words[0], first=first, last=last, count=len(rows), filename=path.name
+        "commands/export_ready.md.j2", table=table.words[0], first=first, last=last, count=len(rows), filename=filename
     )
