@@ -171,3 +171,17 @@ def test_full_width_punctuation_and_typos() -> None:
     assert r["kind"] == "visit"
     assert r["pain_points"] == "反馈除颤议充电太慢"  # spans are returned as written
     assert r["due"] == "2026-11-16"
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("周五一天请假，客户交给小李", "2026-11-27", "2026-11-27"),  # 周五 + 一天, not 五十一天
+        ("请假：周五一天", "2026-11-27", "2026-11-27"),
+        ("调休周五两天", "2026-11-27", "2026-11-30"),  # two working days: Fri, Mon
+    ],
+)
+def test_a_leave_length_right_after_a_weekday(text: str, start: str, end: str) -> None:
+    wed = datetime(2026, 11, 25, 11, 0, tzinfo=timezone(timedelta(hours=8)))
+    r = parse(text, wed)
+    assert (r["kind"], r["start"], r["end"]) == ("leave", start, end)

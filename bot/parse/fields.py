@@ -282,10 +282,25 @@ _REMEDY_CUE_RE = re.compile(patterns_alt(_f["remedy_cues"]))
 
 
 # ---------------------------------------------------------------------------- leave
+_DURATION_TAIL = r"(?:个)?(?:工作日|天)(?!内|后|之内|以内|之后|以后)"
 _DURATION_RE = re.compile(
-    r"(?P<n>(?<!\d)\d{1,3}|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]{1,3})(?:个)?(?:工作日|天)"
-    r"(?!内|后|之内|以内|之后|以后)"
+    r"(?P<n>(?<!\d)\d{1,3}|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]{1,3})" + _DURATION_TAIL
 )
+# Right after a date ("周五一天"), the numeral that follows the date's own is the duration.
+_DURATION_AT = re.compile(r"(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})" + _DURATION_TAIL)
+
+
+def _duration(norm: str, times: list[TimeMention]) -> re.Match[str] | None:
+    """A leave's length ("三天", "2个工作日"), never a numeral that belongs to a date (周五 + 一天 ≠ 五十一天)."""
+    spans = [(t.start, t.end) for t in times]
+    for m in _DURATION_RE.finditer(norm):
+        if not any(start <= m.start() < end for start, end in spans):
+            return m
+    for _start, end in spans:
+        m = _DURATION_AT.match(norm, end)
+        if m:
+            return m
+    return None
 
 
 def leave_dates(
@@ -303,7 +318,7 @@ def leave_dates(
         end = continue_range(p.norm, prev, cur, today)
         prev = TimeMention(cur.start, cur.end, cur.kind, end, cur.week_qualified or prev.week_qualified)
     if end == start:
-        m = _DURATION_RE.search(p.norm)
+        m = _duration(p.norm, times)
         n = to_int(m.group("n")) if m else None
         if n and 1 < n <= 60:
             end = calendar.add_workdays(start, n - 1) if calendar.is_workday(start) else start + timedelta(days=n - 1)
