@@ -56,10 +56,12 @@ KEY_ROLES = ("决策者", "科室负责人")  # visit.decision_role values that 
 STAGES = ("线索", "意向", "方案", "报价", "招标", "签约", "丢单")
 OPEN_STAGES = STAGES[:5]
 INTENT_STAGES = ("意向", "方案", "报价", "招标", "签约")  # 意向 or later
+INTENT_OPEN_STAGES = INTENT_STAGES[:4]
 CLOSED_STAGES = ("签约", "丢单")
 SIGNED = "签约"
 URGENT_OPEN = "open"
 URGENT_ACTIVE = ("open", "taken")
+CONFIG_CREATOR = "config"  # customer.created_by of the directory entries synced from config.yaml
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 CATEGORIES_FILE = Path(__file__).resolve().parent / "data" / "product_lines.yaml"
@@ -79,6 +81,7 @@ class JobContext:
     calendar: WorkCalendar
     renderer: Renderer
     at: datetime  # the run's scheduled time, aware, in settings.tz
+    region: str | None = None  # a report for one region only (/周报 华东); None: the whole team
 
     @property
     def tz(self) -> ZoneInfo:
@@ -86,6 +89,9 @@ class JobContext:
 
     @property
     def local(self) -> datetime:
+        """`at` in the team's time zone (a naive `at` is read as local time)."""
+        if self.at.tzinfo is None:
+            return self.at.replace(tzinfo=self.tz)
         return self.at.astimezone(self.tz)
 
     @property
@@ -163,6 +169,22 @@ def day_range(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def _ts(value: datetime) -> ColumnElement[Any]:
     """A timestamp bound with the column type, for comparisons with derived (aggregate) columns."""
     return literal(value, UTCDateTime())
+
+
+def _unindexed(column: Any) -> Any:
+    """The column as an expression no index serves, for a filter beside a time range.
+
+    SQLite without ANALYZE statistics prefers an equality on any indexed column to a range,
+    so `decision_role IN (…)` or `complete = 0` would walk the low-selectivity indexes on
+    visit.decision_role / visit.complete (a quarter of all visits) instead of one day's
+    range of ix_visit_visited_at. COALESCE(col, col) is the column, unindexable.
+    """
+    return func.coalesce(column, column)
+
+
+def _developed() -> ColumnElement[bool]:
+    """A customer the team developed: not one an administrator listed in config.yaml's directory."""
+    return func.coalesce(Customer.created_by, "") != CONFIG_CREATOR
 
 
 def _conf(settings: Settings, job: str) -> Mapping[str, Any]:
@@ -334,7 +356,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
             .select_from(Visit)
             .outerjoin(Customer, Customer.id == Visit.customer_id)
             .outerjoin(Contact, Contact.id == Visit.contact_id)
-            .where(Visit.visited_at >= since, Visit.visited_at < at, Visit.decision_role.in_(KEY_ROLES))
+            .where(Visit.visited_at >= since, Visit.visited_at < at, _unindexed(Visit.decision_role).in_(KEY_ROLES))
             .order_by(Visit.visited_at, Visit.id)
             .limit(LIST_LIMIT)
         ),
@@ -364,7 +386,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
         tz,
         s.execute(
             select(Customer.name, Customer.level, Customer.region, Customer.created_by, _total())
-            .where(Customer.created_at >= since, Customer.created_at < at)
+            .where(Customer.created_at >= since, Customer.created_at < at, _developed())
             .order_by(Customer.created_at, Customer.id)
             .limit(LIST_LIMIT)
         ),
@@ -538,7 +560,7 @@ def crm_deadline(ctx: JobContext) -> list[Post]:
         )
         .select_from(Visit)
         .outerjoin(Customer, Customer.id == Visit.customer_id)
-        .where(Visit.visited_at >= start, Visit.visited_at < end, Visit.complete == false())
+        .where(Visit.visited_at >= start, Visit.visited_at < end, _unindexed(Visit.complete) == false())
         .order_by(Visit.member, Visit.visited_at, Visit.id)
         .limit(LIST_LIMIT * 4)
     )
@@ -659,16 +681,31 @@ def funnel_conversion(
     - signing cycle(M) = the mean over N(M) of (signing time − intent time) in days (0 for
       an opportunity that jumped straight to 签约).
 
-    The region is the customer's. Only open opportunities and those closed since the first
-    month's start are read (the (stage, updated_at) index), joined to their stage changes.
+    The region is the customer's. Reading assumes `opportunity.updated_at` is at least the time
+    of its latest stage change. An opportunity untouched since before the first month began is
+    *static*: its current stage held through every month, so it is in each D(M) exactly when
+    that stage is an open one from 意向 on, and it is counted per stage from the (stage,
+    updated_at) index alone. Only opportunities touched since then are joined to their stage
+    changes, so the cost follows the last weeks' activity, not the size of the pipeline.
     """
     dialect = session.get_bind().dialect.name
     earliest = min(start for start, _end in months)
-    sc = StageChange
+    o, sc = Opportunity, StageChange
+    out: dict[str, list[tuple[int, int, float, int]]] = {}
+
+    static = (
+        select(Customer.region, func.count())
+        .select_from(o)
+        .join(Customer, Customer.id == o.customer_id)
+        .where(o.stage.in_(INTENT_OPEN_STAGES), o.updated_at < earliest)
+        .group_by(Customer.region)
+    )
+    for region, n in session.execute(static):
+        out[region or ""] = [(0, int(n), 0.0, 0) for _ in months]
+
     first_intent = func.min(case((sc.to_stage.in_(INTENT_STAGES), sc.changed_at)))
     signed = func.max(case((sc.to_stage == SIGNED, sc.changed_at)))
     last_close = func.max(case((sc.to_stage.in_(CLOSED_STAGES), sc.changed_at)))
-    o = Opportunity
     per_opp = (
         select(
             Customer.region.label("region"),
@@ -681,7 +718,8 @@ def funnel_conversion(
         .select_from(o)
         .join(Customer, Customer.id == o.customer_id)
         .outerjoin(sc, sc.opportunity_id == o.id)
-        .where(or_(o.stage.in_(OPEN_STAGES), and_(o.stage.in_(CLOSED_STAGES), o.updated_at >= earliest)))
+        # stage IN (every stage) lets the (stage, updated_at) index serve the time range
+        .where(o.stage.in_(STAGES), o.updated_at >= earliest)
         .group_by(o.id, Customer.region, o.stage, o.opened_at, o.closed_at, o.updated_at)
         .subquery()
     )
@@ -698,11 +736,17 @@ def funnel_conversion(
             func.sum(case((and_(signed_in, p.intent_at.is_not(None)), days), else_=0)),
             func.sum(case((and_(signed_in, p.intent_at.is_not(None)), 1), else_=0)),
         ]
-    out: dict[str, list[tuple[int, int, float, int]]] = {}
     for row in session.execute(select(p.region, *aggs).group_by(p.region)):
         vals = list(row[1:])
-        out[row[0] or ""] = [
-            (int(vals[4 * i] or 0), int(vals[4 * i + 1] or 0), float(vals[4 * i + 2] or 0), int(vals[4 * i + 3] or 0))
+        region = row[0] or ""
+        base = out.get(region) or [(0, 0, 0.0, 0) for _ in months]
+        out[region] = [
+            (
+                base[i][0] + int(vals[4 * i] or 0),
+                base[i][1] + int(vals[4 * i + 1] or 0),
+                base[i][2] + float(vals[4 * i + 2] or 0),
+                base[i][3] + int(vals[4 * i + 3] or 0),
+            )
             for i in range(len(months))
         ]
     return out
@@ -734,7 +778,7 @@ def weekly_report(ctx: JobContext) -> list[Post]:
     portrait: dict[str, dict[str | None, int]] = defaultdict(dict)
     for region, level, n in s.execute(
         select(Customer.region, Customer.level, func.count())
-        .where(Customer.created_at >= week_start, Customer.created_at < at)
+        .where(Customer.created_at >= week_start, Customer.created_at < at, _developed())
         .group_by(Customer.region, Customer.level)
     ):
         portrait[region or ""][level] = int(n)
@@ -889,6 +933,17 @@ def weekly_report(ctx: JobContext) -> list[Post]:
         rep_rows.sort(key=lambda r: -r["visits"])
         visits = sum(r["visits"] for r in rep_rows)
         complete = sum(r["complete"] for r in rep_rows)
+        if region is None and len(ordered) > 1:  # the total lists regions; each region's post lists its reps
+            by_region: dict[str, list[int]] = {k: [0, 0] for k in ordered}
+            for p in reps:
+                n, c = activity.get(p.userid, (0, 0))
+                acc = by_region.setdefault(p.region, [0, 0])
+                acc[0] += n
+                acc[1] += c
+            rep_rows = [
+                {"name": k, "region": True, "visits": n, "complete": c, "rate": _rate(c, n)}
+                for k, (n, c) in by_region.items()
+            ]
         return {
             "region": region,
             "new_total": new_total,
@@ -911,6 +966,8 @@ def weekly_report(ctx: JobContext) -> list[Post]:
     meeting = str(conf.get("meeting_time") or "16:00")
     minutes = int(conf.get("minutes") or 60)
     header = {"monday": monday, "today": today, "meeting": meeting, "minutes": minutes, "regions": named}
+    if ctx.region is not None:
+        return ctx.render("weekly_report.md.j2", header=header, s=scope(ctx.region))
     out = ctx.render("weekly_report.md.j2", header=header, s=scope(None))
     if len(ordered) > 1:  # with a single region its section would repeat the total
         for region in ordered:
@@ -965,14 +1022,14 @@ def followups(ctx: JobContext) -> list[Post]:
         s.execute(
             update(Followup)
             .where(Followup.id.in_([r["id"] for r in coming]), Followup.reminded_at.is_(None))
-            .values(reminded_at=ctx.at)
+            .values(reminded_at=at)
         )
         out += ctx.render("followup_reminder.md.j2", groups=_by_member(coming, team))
     if late:
         s.execute(
             update(Followup)
             .where(Followup.id.in_([r["id"] for r in late]), Followup.overdue_at.is_(None))
-            .values(overdue_at=ctx.at)
+            .values(overdue_at=at)
         )
         groups = _by_member(late, team)
         for g in groups:
@@ -1014,7 +1071,6 @@ def urgent_escalation(ctx: JobContext) -> list[Post]:
                 Urgent.items,
                 Urgent.created_at,
                 Urgent.escalation,
-                Urgent.raw_text,
                 Customer.name.label("customer"),
             )
             .select_from(Urgent)

@@ -109,14 +109,14 @@ class Visit(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     department: str | None = None
-    decision_role: str | None = Field(default=None, index=True)
+    decision_role: str | None = None  # no index: it would lure SQLite off the visited_at range
     pain_points: str | None = _text()
     competitor: str | None = _text()
     next_action: str | None = _text()
     due: date | None = None
     budget: int | None = None
     first_visit: bool = False
-    complete: bool = Field(default=False, index=True)
+    complete: bool = False
     visited_at: datetime = _now(index=True)
     raw_text: str = _text(nullable=False)
     message_id: int | None = Field(default=None, foreign_key="inbound_message.id")

@@ -7,7 +7,6 @@ scheduled meeting post (scheduler.next_fire_time), with the data as it stands no
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from bot.dispatch import Context, Reply
@@ -16,12 +15,10 @@ from handlers.commands.pipeline import regions
 from handlers.commands.registry import Invocation, Usage, implements
 
 
-def build(ctx: Context, job: str, at: datetime, **extra: object) -> list[Post]:
+def build(ctx: Context, job: str, at: datetime, region: str | None = None) -> list[Post]:
     session = ctx.session
-    fields = {f.name for f in dataclasses.fields(JobContext)}
-    values = {k: v for k, v in extra.items() if k in fields}
     with session.begin_nested() as preview:
-        posts = JOBS[job].build(JobContext(session, ctx.settings, ctx.calendar, ctx.render, at, **values))
+        posts = JOBS[job].build(JobContext(session, ctx.settings, ctx.calendar, ctx.render, at, region=region))
         preview.rollback()
     return posts
 
@@ -37,9 +34,8 @@ def weekly(inv: Invocation, ctx: Context) -> Reply:
     region = inv.args[0] if inv.args else None
     if region is not None and region not in regions(ctx):
         return ctx.reply("commands/region_unknown.md.j2", region=region, regions=regions(ctx))
-    by_region = any(f.name == "region" for f in dataclasses.fields(JobContext))
     posts = build(ctx, "weekly_report", ctx.now, region=region)
-    return answer(ctx, posts, job="weekly", region=region, whole_team=region is not None and not by_region)
+    return answer(ctx, posts, job="weekly", region=region)
 
 
 @implements("agenda")
