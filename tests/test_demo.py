@@ -19,6 +19,8 @@ def test_the_demo_day_reads_like_the_group(tmp_path: Path) -> None:
     assert "还缺：**需求痛点、竞品情况**" in text and "已补上需求痛点、竞品情况" in text
     # ... an urgent need alerts the on-duty and the leader, and escalates when nobody takes it ...
     assert "🚨 急需 #1" in text and "<@zhaolei> <@chenjing>" in text and "无人接单" in text
+    # ... until someone takes it: then the group is told, and escalation stops.
+    assert "急需 #1 已由王强接单" in text and "[12-02 10:45]" not in text
     # ... and the evening chase mentions only the rep who has not reviewed.
     chase = text[text.index("[12-02 18:00]") :]
     assert "<@wangqiang>" in chase and "<@zhangwei>" not in chase.split("[12-02 19:00]")[0]
