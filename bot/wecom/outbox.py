@@ -63,12 +63,17 @@ def enqueue(
             next_attempt_at=now,
             created_at=now,
         )
-        if isinstance(db, Records):
-            row.id = db.insert(Outbox, **row.model_dump(exclude={"id"}))
-        else:
-            db.add(row)
-        rows.append(row)
+        rows.append(_add(db, row))
     return rows
+
+
+def _add(db: Session | Records, row: Outbox) -> Outbox:
+    """Into the caller's transaction: through the ORM session, or as one fast insert."""
+    if isinstance(db, Records):
+        row.id = db.insert(Outbox, **row.model_dump(exclude={"id"}))
+    else:
+        db.add(row)
+    return row
 
 
 FILE_LIMIT = 20 * 1024 * 1024  # WeCom's upload_media limit
@@ -97,11 +102,7 @@ def enqueue_file(
         next_attempt_at=now,
         created_at=now,
     )
-    if isinstance(db, Records):
-        row.id = db.insert(Outbox, **row.model_dump(exclude={"id"}))
-    else:
-        db.add(row)
-    return row
+    return _add(db, row)
 
 
 class OutboxWorker:
