@@ -12,8 +12,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from importlib import resources
 from time import monotonic
 from typing import Any
+
+import yaml
 
 from bot.customers import customer_key
 from bot.dispatch import Context, Handler, Reply
@@ -26,11 +29,11 @@ END_OF_DAY = time(18, 0)
 # Kinds that are news of their own, never an answer to "what was missing".
 _OTHER_RECORDS = {"urgent", "competitor", "itinerary", "leave", "review"}
 _TEMPLATE_LINE = re.compile(r"^\s*([^:：\n]{1,8})\s*[:：]\s*(.+?)\s*$", re.M)
-_ITEM_LABELS = {
-    "decision_role": ("决策链", "决策链角色", "角色", "决策角色", "决策人"),
-    "pain_points": ("痛点", "需求", "需求痛点", "当前需求", "当前需求痛点"),
-    "competitor": ("竞品", "竞品情况", "竞品渗透", "竞品渗透情况", "竞争对手"),
-    "next_action": ("下一步", "下一步动作", "下步", "计划", "跟进"),
+_ITEM_LABELS: dict[str, tuple[str, ...]] = {
+    item: tuple(labels)
+    for item, labels in yaml.safe_load(
+        resources.files("bot").joinpath("data/core_item_labels.yaml").read_text(encoding="utf-8")
+    ).items()
 }
 
 
