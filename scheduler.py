@@ -156,6 +156,10 @@ def run_job(runtime: Runtime, name: str, at: datetime, *, dry_run: bool = False,
     return JobRun(name, at, "posted" if posts else "empty", posts)
 
 
+class NoTarget(RuntimeError):
+    """Nowhere to post: no webhook configured and no chat has called the bot yet."""
+
+
 def default_target(runtime: Runtime, session: Session) -> str:
     """Where scheduled posts go: the simulator's sink, the configured webhook, or the served chat's."""
     from sqlmodel import select
@@ -173,7 +177,7 @@ def default_target(runtime: Runtime, session: Session) -> str:
         q = q.where(Chat.chat_id.in_(runtime.settings.chats))  # type: ignore[attr-defined]
     chat = session.exec(q).first()
     if chat is None or not chat.webhook_url:
-        raise RuntimeError("no webhook to post to: set wecom.webhook_url or @ the bot once in the group")
+        raise NoTarget("no webhook to post to: set wecom.webhook_url, or @ the bot once in the group")
     return rebase(chat.webhook_url, runtime.settings.wecom.api_base)
 
 

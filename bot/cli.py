@@ -314,7 +314,11 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         print(f"--at: not an ISO time: {args.at!r} (e.g. 2026-11-27T08:30)", file=sys.stderr)
         return 2
     at = at.replace(tzinfo=tz) if at.tzinfo is None else at
-    result = scheduler.run_job(runtime, args.name, at, dry_run=args.dry_run, force=args.force)
+    try:
+        result = scheduler.run_job(runtime, args.name, at, dry_run=args.dry_run, force=args.force)
+    except scheduler.NoTarget as exc:
+        print(f"not posted: {exc}", file=sys.stderr)
+        return 1
     if result.status == "skipped":
         print(f"skipped: {result.reason} (use --force to run it anyway)")
         return 0
