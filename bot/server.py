@@ -48,6 +48,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             from scheduler import start_embedded
 
             start_embedded(self.runtime)
+        log.info("worker %d ready", worker.pid)
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
         self.runtime.worker.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from bot.cli import main
 from bot.settings import load_settings
@@ -77,6 +77,25 @@ def test_outbox_lists_failed_posts_and_retries_them(sim_config: Path, capsys: py
         assert s.get(Outbox, row.id).state == "pending"
 
 
+def wait_for_line(proc: subprocess.Popen[bytes], needle: str, seconds: float) -> None:
+    """Read the process's output until a line holds `needle` (select with a deadline, no sleeping)."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stdout.readline().decode(errors="replace")
+            if not line:
+                break
+            seen.append(line)
+            if needle in line:
+                return
+    raise AssertionError(f"no line with {needle!r}; the server said:\n{''.join(seen)}")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,16 +115,7 @@ def test_serve_answers_say_and_posts_to_the_local_group(sim_config: Path, tmp_pa
         cwd=tmp_path,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stdout.read().decode()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)  # waiting for a subprocess to bind, not for the code under test
+        wait_for_line(server, "ready", seconds=30)  # a worker is up: the port is bound and served
         said = subprocess.run(
             [*cli, "say", "--url", f"http://127.0.0.1:{port}", "--user", "zhangwei", "@前线助手 在吗"],
             env=env,
