@@ -128,3 +128,49 @@ def test_decision_roles_in_table_order(title: str | None, department: str | None
 def test_decision_role_in_a_message() -> None:
     assert field("下午去市二院设备科转了一圈，科长不在，跟科里小伙子聊了下", "decision_role") == "采购"
     assert field("去了第三人民医院急诊科，科里反馈除颤仪经常充电慢", "decision_role") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("拜访省人民医院病理科冷主任", "冷主任"),  # less common surnames
+        ("拜访市一院ICU的尚主任和金护士长", "尚主任"),
+        ("协和医院的鲍主任（神经内科）反馈", "鲍主任"),
+        ("拜访市妇幼保健院信息科的车工", "车工"),
+        ("在仁爱医院（民营）跟邱总聊了", "邱总"),  # 总 as a title
+        ("拜访县医院，病房护士长说监护仪不够", None),  # 病房 + 护士长, not 房护士长
+        ("见了县医院分管院长", None),  # 分管 + 院长, not 管院长
+        ("拜访县医院设备科，高总价超过了预算", None),  # 总价, not 高总
+    ],
+)
+def test_more_surnames_without_ordinary_words(text: str, want: str | None) -> None:
+    assert field(text, "contact") == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("谁知道县中医院新来的设备科长姓什么？", "县中医院"),
+        ("帮我查一下县人民医院这个月的回款", "县人民医院"),
+        ("报备，明天上午跑两家乡镇卫生院：王集镇卫生院和马庄乡卫生院", "王集镇卫生院"),
+    ],
+)
+def test_customer_name_boundaries(text: str, want: str) -> None:
+    assert field(text, "customer") == want
+
+
+def test_unlisted_brand_guess_is_not_a_competitor_word() -> None:
+    result = parse("竞争对手在市中医院ICU做呼吸机租赁，按天收费", NOW)
+    assert (result["kind"], result["brand"], result["activity"]) == ("competitor", None, "做呼吸机租赁")
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        ("谊安医疗在市一院手术室搞麻醉机试用", "谊安"),  # the brand, not the company's full name
+        ("费森尤斯给市二院血透室免费投放了10台透析机", "费森尤斯"),
+        ("日本光电在市一院神经内科推新款脑电图机", "日本光电"),
+    ],
+)
+def test_more_brands(text: str, brand: str) -> None:
+    assert field(text, "brand") == brand

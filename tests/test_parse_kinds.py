@@ -185,3 +185,75 @@ def test_a_leave_length_right_after_a_weekday(text: str, start: str, end: str) -
     wed = datetime(2026, 11, 25, 11, 0, tzinfo=timezone(timedelta(hours=8)))
     r = parse(text, wed)
     assert (r["kind"], r["start"], r["end"]) == ("leave", start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("今天拜访第一人民医院设备科，没见到人，科长出差了，周四再约", "visit"),  # someone else's trip
+        ("周五出差去省城，去省肿瘤医院参加招标会", "itinerary"),
+        ("中午约了县二院泌尿外科的章主任喝咖啡，章主任说科里要新上一台钬激光", "visit"),  # not goods wanted today
+        ("据客户反馈：迈瑞最近在区里的社区卫生服务中心免费投放血球仪", "competitor"),  # hearsay opening
+        ("有客户说威高在县人民医院的输液泵投标报了超低价", "competitor"),
+        ("市人民医院急诊科管主任说急诊抢救室的监护仪经常黑屏，现在是迈瑞的老款", "visit"),  # 抢救 is no 抢单
+        ("下周休息三天，有事找小林", "leave"),
+    ],
+)
+def test_kind_rules_from_unseen_phrasings(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-09"))["kind"] == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "activity"),
+    [
+        ("迈瑞给市二院ICU捐了5台监护仪，附带三年免费保修", "捐了5台监护仪"),
+        ("飞利浦这周在省人民医院搞超声学术沙龙，请客吃饭", "搞超声学术沙龙"),
+    ],
+)
+def test_competitor_activity_words(text: str, activity: str) -> None:
+    result = parse(text, at("2026-11-09"))
+    assert result["kind"] == "competitor"
+    assert activity in result["activity"]
+
+
+@pytest.mark.parametrize(
+    ("text", "met", "reason", "remedy"),
+    [
+        ("复盘：今天跑了两家，都没见到关键人，白跑。明天换个时间再去", False, "都没见到关键人", "换个时间再去"),
+        ("今天目标完成一半，签了一个单，另一个客户说要等年后。补救：下周再约", False, "客户说要等年后", "下周再约"),
+        ("今日总结\n目标：拜访3家+送样1家\n结果：全部完成\n明天计划：跟进县人民医院", True, None, None),
+    ],
+)
+def test_review_verdicts(text: str, met: bool, reason: str | None, remedy: str | None) -> None:
+    result = parse(text, at("2026-11-20", 18))
+    assert result["kind"] == "review"
+    assert result["target_met"] is met
+    for name, want in (("reason", reason), ("remedy", remedy)):
+        assert (result[name] is None) if want is None else (want in result[name]), name
+
+
+@pytest.mark.parametrize(
+    ("text", "pain"),
+    [
+        # the report opens after 说, clauses before the pain word
+        ("拜访城北社区卫生服务中心，韦主任说中心的DR还是模拟的，拍片要洗片，很不方便", "DR还是模拟的"),
+        ("拜访中心医院急诊科，跟小护士聊了两句，说转运监护仪电池不耐用。后天再去找护士长", "电池不耐用"),
+        ("到市中心医院财务处对账，黎处长说我们的发票抬头开错了。明天我把新发票送过去", "发票抬头开错了"),
+    ],
+)
+def test_pain_points_from_what_the_customer_said(text: str, pain: str) -> None:
+    result = parse(text, at("2026-11-16"))
+    assert result["kind"] == "visit"
+    assert pain in result["pain_points"]
+
+
+def test_our_own_invoice_is_not_our_next_step() -> None:
+    text = "到市中心医院财务处对账，黎处长说我们的发票抬头开错了。明天我把新发票送过去"
+    result = parse(text, at("2026-12-22"))
+    assert "把新发票送过去" in result["next_action"] and "开错" not in result["next_action"]
+    assert result["due"] == "2026-12-23"
+
+
+@pytest.mark.parametrize("text", ["科里想上数字病理扫描仪。竞品还没进来", "科里想上数字病理扫描仪，暂无竞品"])
+def test_no_competitor_yet(text: str) -> None:
+    assert parse(f"拜访省人民医院病理科冷主任，{text}", at("2026-11-02"))["competitor"] is None

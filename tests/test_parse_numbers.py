@@ -94,3 +94,18 @@ def test_budget(text: str, want: int) -> None:
 
 def test_no_budget_without_money() -> None:
     assert parse("拜访市一院设备科王主任，降价30%，下周一报价", NOW)["budget"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("市二院急诊科呼吸机管路不够了，急需五十套", [("呼吸机管路", 50, "套")]),  # a head with a device modifier
+        ("手术室缺一次性吸引管一百根", [("一次性吸引管", 100, "根")]),
+        ("县中医院手术室的电刀坏了，今天上午就要用，能不能马上调一台过去", [("电刀", 1, "台")]),
+        ("ICU呼吸机坏了两台，科里急用两台", [("呼吸机", 2, "台")]),  # 急用 is a need
+        ("说科里的肺功能仪排队很久，想再添两台", [("肺功能仪", 2, "台")]),  # unlisted word, named earlier
+        ("钱主任的心电工作站坏了，要补两台", []),  # no device word to count
+    ],
+)
+def test_more_items(text: str, want: list[tuple[str, int, str]]) -> None:
+    assert items(text) == want

@@ -198,3 +198,48 @@ def test_leave_ranges(text: str, today: str, start: str, end: str) -> None:
     result = parse(text, at(today))
     assert result["kind"] == "leave"
     assert (result["start"], result["end"]) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "want"),
+    [
+        ("市妇幼保健院产科急要胎心监护仪三台，下周一开新病区，周日前要装好", "2026-11-27", "2026-11-29"),
+        ("市一院导管室下周一有台急诊介入，需要延长管50个，能不能周六前送到", "2026-11-20", "2026-11-21"),
+        ("博爱医院今晚要一台除颤仪，明天有台手术要用", "2026-12-03", "2026-12-03"),
+        ("康宁医院急调彩超一台，下周二有领导来检查，必须之前装好", "2026-11-20", "2026-11-24"),
+    ],
+)
+def test_urgent_due_is_when_the_goods_are_wanted(text: str, today: str, want: str) -> None:
+    result = parse(text, at(today))
+    assert (result["kind"], result["due"]) == ("urgent", want)
+
+
+def test_visit_due_prefers_our_dated_step_over_a_dated_event() -> None:
+    text = "跟仁和医院的采购办苗经理见了面，院里要采购一批病床，月底前定。我们明天把报价发过去"
+    result = parse(text, at("2026-11-03"))
+    assert "把报价发过去" in result["next_action"]
+    assert result["due"] == "2026-11-04"
+
+
+def test_a_part_of_the_day_alone_is_a_habit_not_a_next_step() -> None:
+    text = "跟妇幼保健院新生儿科的闵护士长聊了，暖箱老是报警，护士晚上要起来好几次。闵护士长答应周五带我们去见科主任"
+    result = parse(text, at("2026-11-24"))
+    assert "带我们去见科主任" in result["next_action"]
+    assert result["due"] == "2026-11-27"
+
+
+def test_next_step_runs_on_through_a_then_clause() -> None:
+    text = "拜访县人民医院护理部的储主任，输液泵要统一更换。储主任说下周二开会讨论，会后给我们答复"
+    assert "给我们答复" in parse(text, at("2026-11-17"))["next_action"]
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "start", "end"),
+    [
+        ("下周请三天年假，周一到周三，有事找小林", "2026-11-26", "2026-11-30", "2026-12-02"),
+        ("本周请两天假：周四、周五", "2026-11-23", "2026-11-26", "2026-11-27"),
+    ],
+)
+def test_leave_in_a_named_week(text: str, today: str, start: str, end: str) -> None:
+    result = parse(text, at(today))
+    assert (result["kind"], result["start"], result["end"]) == ("leave", start, end)

@@ -30,7 +30,7 @@ from bot.parse.fields import (
 from bot.parse.kinds import Signals, classify
 from bot.parse.quantities import find_budget, find_items_at, mentions_product
 from bot.parse.text import Prepared, clauses, prepare
-from bot.parse.timeexpr import find_times
+from bot.parse.timeexpr import TimeMention, find_times
 from bot.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 KEYS: tuple[str, ...] = (
@@ -169,7 +169,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         out["pain_points"] = _span_text(p, pain)
         out["competitor"] = _span_text(p, comp)
         out["next_action"] = _span_text(p, nxt)
-        due = first_time_in(times, nxt)
+        due = first_time_in(times, spans.due_clause) if nxt == spans.next_action else None
+        due = due or first_time_in(times, nxt)
         if due is None and nxt is not None:
             due = first_time_in(times, markers.span("due"))
         out["due"] = _iso(due)
@@ -178,7 +179,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         out["missing"] = [k for k in CORE_ITEMS if out[k] is None]
     elif kind in ("urgent", "itinerary"):
         explicit = first_time_in(times, markers.span("due"))
-        out["due"] = _iso(explicit or (times[0].date if times else None))
+        first = (_delivery_time(norm, times) if kind == "urgent" else None) or (times[0] if times else None)
+        out["due"] = _iso(explicit or (first.date if first else None))
         out["items"] = items
         out["budget"] = _budget(p, markers)
     elif kind == "competitor":
@@ -201,7 +203,21 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     return out
 
 
-_HEARSAY_RE = re.compile(r"(?:听说|据说|有同行说|同行说|有人说|注意)?[:，,]?")
+# A date the goods are wanted by: "周日前要装好", "周六前送到", "今晚要" (not "下周一开新病区")
+_DELIVERY_AFTER_RE = re.compile(r"(?:之前|以前|之内|以内|前|内)|(?:必须|就|一定|务必|得|要)?(?:要|到|送|用|装|交)")
+
+
+def _delivery_time(norm: str, times: list[TimeMention]) -> TimeMention | None:
+    """An urgent need's date: the first one the goods are wanted by, when another date (the event) comes first."""
+    for t in times:
+        if _DELIVERY_AFTER_RE.match(norm, t.end):
+            return t
+    return None
+
+
+_HEARSAY_RE = re.compile(
+    r"(?:听说|据说|注意|(?:据|听)?有?(?:客户|同行|朋友|友商|代理商|经销商|同事|人)(?:说|讲|反馈|反映|透露))?\s*[:，,]?\s*"
+)
 
 
 def _opens_with(norm: str, brand: Found | None) -> bool:

@@ -127,7 +127,10 @@ _TITLES = list(_people["titles"])
 _CONTACT_RE = re.compile("(?P<surname>" + words_alt(_SURNAMES) + ")" + "(?P<title>" + words_alt(_TITLES) + ")")
 # 工 as a title, not 工作/工期/工资/工程 …
 _NOT_GONG_RE = re.compile(r"[作地期资具艺厂人业会序单号商位时种伤龄装]|程(?!师)")
+# 总 as a title (邱总), not 总结/总价/总共/总院 …
+_NOT_ZONG_RE = re.compile(r"[监结计价共体数额量院部署的是经裁工台务账之和]")
 _NOT_CONTACTS = set(_people["not_contacts"])
+_NOT_SURNAME_AFTER: dict[str, str] = dict(_people.get("not_surname_after") or {})
 
 
 @dataclass(slots=True)
@@ -142,8 +145,14 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
     taken = [(c.start, c.end) for c in customers]
     out: list[Contact] = []
     for m in _CONTACT_RE.finditer(norm):
-        if m.group("title") == "工" and _NOT_GONG_RE.match(norm, m.end()):
+        title = m.group("title")
+        if title == "工" and _NOT_GONG_RE.match(norm, m.end()):
             continue
+        if title == "总" and _NOT_ZONG_RE.match(norm, m.end()):
+            continue
+        before = _NOT_SURNAME_AFTER.get(m.group("surname"))
+        if before and m.start() > 0 and norm[m.start() - 1] in before:
+            continue  # 病房护士, 分管院长: the "surname" belongs to the word in front
         if m.group(0) in _NOT_CONTACTS:
             continue
         if any(a < m.end() and m.start() < b for a, b in taken):
@@ -207,6 +216,7 @@ _NOT_BRANDS = {
     "今天",
     "昨天",
     "最近",
+    *_lex.kinds["competitor_words"],  # 竞争对手在市一院…: a competitor, but no brand
 }
 
 

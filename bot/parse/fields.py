@@ -15,7 +15,7 @@ from bot.parse.entities import Found
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 from bot.parse.numerals import to_int
 from bot.parse.text import Prepared, clauses, sentences, trim
-from bot.parse.timeexpr import TimeMention, continue_range, in_range_with_previous
+from bot.parse.timeexpr import TimeMention, anchor_weekdays, continue_range, in_range_with_previous
 from bot.workdays import WorkCalendar
 
 _f = lexicon().fields
@@ -77,19 +77,28 @@ def find_markers(p: Prepared) -> Markers:
 # ---------------------------------------------------------------------------- visit spans
 _PAIN_RE = re.compile(patterns_alt(_f["pain_words"]))
 _DESIRE_START_RE = re.compile(words_alt(_f["desire_starts"]))
-_OUR_SIDE_RE = re.compile(words_alt(_f["our_side"]))
+# "我们的发票开错了" is still the customer's matter; "我们…" as the subject is our side
+_OUR_SIDE_RE = re.compile(rf"(?:{words_alt(_f['our_side'])})(?!的)")
 _NEXT_MARKER_RE = re.compile(patterns_alt(_f["next_markers"]))
 _OUR_ACTION_RE = re.compile(
-    rf"(?<![对给帮跟和与向])我们?(?:这边|那边|这里)?(?!的)[^,，。]{{0,10}}?(?:{words_alt(_f['our_action_verbs'])})"
+    rf"(?<![对给帮跟和与向])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?(?:{words_alt(_f['our_action_verbs'])})"
 )
+_OUR_LATER_RE = re.compile(r"我|再|待会|等会|稍后|晚点")
 _LATER_TODAY_RE = re.compile(r"再|还要|要|会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
 _PAST_VISIT_RE = re.compile(words_alt(_f["past_visit"]))
 _COMMIT_AT_END_RE = re.compile(rf"(?:{words_alt(_f['commit_at_end'])})$")
+_THEN_START_RE = re.compile(words_alt(_f["then_starts"]))
 _TIME_ACTION_RE = re.compile(words_alt(_f["time_action_verbs"]))
 _COMPETITOR_CLAUSE_RE = re.compile(words_alt(lexicon().kinds["competitor_words"]))
 _COMPETITOR_USE_RE = re.compile(patterns_alt(_f["competitor_use"]))
 _REPORTED_RE = re.compile(words_alt(_f["reported"]))
-_NO_COMPETITOR_RE = re.compile(r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)")
+# "主任说<what the customer reports>": the report may open a few clauses before the pain word
+_SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
+_SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
+_NO_COMPETITOR_RE = re.compile(
+    r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)"
+    r"|(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)"
+)
 
 
 @dataclass(slots=True)
@@ -97,6 +106,9 @@ class VisitSpans:
     pain_points: Span | None
     competitor: Span | None
     next_action: Span | None
+    # the clause of the next-action run that is our own step or a commitment, when it
+    # carries a date and the run opens with a mere dated event ("月底前定。我们明天把报价发过去")
+    due_clause: Span | None = None
 
 
 def _clause_hits(regex: re.Pattern[str], norm: str, parts: list[Span], starts: list[int]) -> list[bool]:
@@ -136,7 +148,10 @@ def visit_spans(
     for t in times:
         i = bisect_right(starts, t.start) - 1
         if i >= 0 and t.start < parts[i][1]:
-            if t.date > today or (t.date == today and _LATER_TODAY_RE.search(norm, parts[i][0], parts[i][1])):
+            s, e = parts[i]
+            if t.kind == "pod" and not _OUR_LATER_RE.search(norm, s, e):
+                continue  # "护士晚上要起来好几次": a part of the day alone is a habit, unless we or 再 act then
+            if t.date > today or (t.date == today and _LATER_TODAY_RE.search(norm, s, e)):
                 coming[i] = True
     if any(coming):
         past = _clause_hits(_PAST_VISIT_RE, norm, parts, starts)
@@ -155,7 +170,8 @@ def visit_spans(
     pain: Span | None = None
     if any(is_pain):
         i = is_pain.index(True)
-        pain = trim(p.raw, parts[i][0], parts[_run_end(is_pain, i)][1])
+        start = _reported_start(norm, parts, i, is_next, our_side)
+        pain = trim(p.raw, start, parts[_run_end(is_pain, i)][1])
     else:
         pain = _reported_pain(p, parts, is_next, our_side)
 
@@ -180,13 +196,43 @@ def visit_spans(
                 break
 
     next_action: Span | None = None
+    due_clause: Span | None = None
     if any(is_next):
         i = j = is_next.index(True)
         # the run goes on through next-step clauses, and past a clause that ends with 答应/表示
-        while j + 1 < n and (is_next[j + 1] or _COMMIT_AT_END_RE.search(norm, parts[j][0], parts[j][1])):
+        while j + 1 < n and (
+            is_next[j + 1]
+            or _COMMIT_AT_END_RE.search(norm, parts[j][0], parts[j][1])
+            or _THEN_START_RE.match(norm, parts[j + 1][0], parts[j + 1][1])
+        ):
             j += 1
         next_action = trim(p.raw, parts[i][0], parts[j][1])
-    return VisitSpans(pain, competitor, next_action)
+        if not (marker[i] or ours[i]):
+            dated = [k for k in range(i, j + 1) if coming[k]]
+            strong = [k for k in dated if marker[k] or ours[k]]
+            if strong and strong[0] != dated[0]:
+                due_clause = parts[strong[0]]
+    return VisitSpans(pain, competitor, next_action, due_clause)
+
+
+def _reported_start(norm: str, parts: list[Span], i: int, is_next: list[bool], our_side: list[bool]) -> int:
+    """Where the pain run starting at clause i really starts: right after "主任说" up to two clauses earlier.
+
+    "韦主任说中心的DR还是模拟的，拍片要洗片，很不方便" → from "中心的DR…", not from "很不方便".
+    """
+    s0 = parts[i][0]
+    if _SAID_RE.search(norm, s0, parts[i][1]):
+        return s0
+    for k in range(i - 1, max(-1, i - 3), -1):
+        s, e = parts[k]
+        if is_next[k] or our_side[k] or _SENTENCE_GAP_RE.search(norm, e, parts[k + 1][0]):
+            break
+        said = None
+        for m in _SAID_RE.finditer(norm, s, e):
+            said = m
+        if said is not None:
+            return said.end() if e - said.end() >= 2 else parts[k + 1][0]
+    return s0
 
 
 def _reported_pain(p: Prepared, parts: list[Span], is_next: list[bool], our_side: list[bool]) -> Span | None:
@@ -261,15 +307,19 @@ def _review_guess(p: Prepared, at: int) -> tuple[Span | None, Span | None]:
     for k, (s, e) in enumerate(sents):
         if not s <= at < e:
             continue
-        rest = [c for c in clauses(norm, s, e) if c[1] > at][1:]
+        parts = clauses(norm, s, e)
+        rest = [c for c in parts if c[1] > at][1:]
+        # "都没见到关键人，白跑。": the clause before a bare verdict says why
+        before = [c for c in parts if c[1] <= at]
+        cause = before[-1] if before and _NEGATED_RE.search(norm, before[-1][0], before[-1][1]) else None
         later = [c for c in sents[k + 1 :] if c[1] > c[0]]
         if not rest:
             if not later:
-                return None, None
+                return (trim(p.raw, *cause) if cause else None), None
             rest = clauses(norm, later[0][0], later[0][1])
             later = later[1:]
         if _REMEDY_CUE_RE.match(norm, rest[0][0], rest[0][1]):  # "没完成，明天补": no reason given
-            return None, trim(p.raw, rest[0][0], rest[-1][1])
+            return (trim(p.raw, *cause) if cause else None), trim(p.raw, rest[0][0], rest[-1][1])
         for j in range(1, len(rest)):
             if _REMEDY_CUE_RE.search(norm, rest[j][0], rest[j][1]):
                 return trim(p.raw, rest[0][0], rest[j - 1][1]), trim(p.raw, rest[j][0], rest[-1][1])
@@ -279,6 +329,7 @@ def _review_guess(p: Prepared, at: int) -> tuple[Span | None, Span | None]:
 
 
 _REMEDY_CUE_RE = re.compile(patterns_alt(_f["remedy_cues"]))
+_NEGATED_RE = re.compile(r"没|未|不")
 
 
 # ---------------------------------------------------------------------------- leave
@@ -309,6 +360,7 @@ def leave_dates(
     """First and last day of a leave: a range (下周一到周三, 12.14-12.18), a list, or a day plus a duration."""
     if not times:
         return None, None
+    times = anchor_weekdays(p.norm, times)
     first = times[0]
     start = end = first.date
     prev = first

@@ -2,7 +2,8 @@
 
 Rules are tried in this order, the first that applies wins:
 leave > review > urgent > itinerary (报备, or a message that opens with a coming
-day and a trip to a customer) > visit (strong cue) > competitor news > goods
+day and a trip to a customer) > news that opens with a competitor's name (no
+contact named) > visit (strong cue) > competitor news > goods
 needed today or tomorrow (urgent) > itinerary (weak cue) > question (other) >
 itinerary (a trip today) > visit (weak cue) > other. The cue words live in
 data/kinds.yaml.
@@ -39,6 +40,7 @@ _QUESTION_RE = _rx("question")
 # "今天拜访4家，都完成了": today's work done or not, with no customer named
 _DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
 _NEED_RE = re.compile(r"要用|要|需要|需|借|调")
+_DELIVER_RE = re.compile(r"送到|送过来|到位|到货|用")
 _GO_RE = re.compile(r"(?<![交寄发传送])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
 _CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
 _PLACE_RE = re.compile(r"医院|卫生院|诊所|客户|县里|乡里|镇上|乡镇|片区")
@@ -84,6 +86,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "urgent"
     if _ITIN_STRONG_RE.search(norm) or _coming_trip(norm, times, today, sig, strict=True):
         return "itinerary"
+    if sig.brand_first and not sig.has_contact and not sig.has_template:
+        return "competitor"  # "据客户反馈：迈瑞在…": news that opens with the competitor, whoever passed it on
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None
     if visit_strong:
         return "visit"
@@ -106,8 +110,20 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
 
 
 def _soon_need(norm: str, times: list[TimeMention], today: date) -> bool:
-    """Goods wanted today or tomorrow ("明天手术要用两台除颤仪") is urgent even without 急."""
-    return _NEED_RE.search(norm) is not None and any(0 <= (t.date - today).days <= 1 for t in times)
+    """Goods wanted today or tomorrow ("明天手术要用两台除颤仪") is urgent even without 急.
+
+    The need and the day are said in the same clause: "中午约了…，科里要新上一台" is not.
+    """
+    for t in times:
+        if not 0 <= (t.date - today).days <= 1:
+            continue
+        before = _CLAUSE_END_RE.search(norm[t.start :: -1]) if t.start else None
+        lo = t.start - before.start() + 1 if before else 0
+        stop = _CLAUSE_END_RE.search(norm, t.end)
+        hi = stop.start() if stop else len(norm)
+        if _NEED_RE.search(norm, lo, hi) or _DELIVER_RE.search(norm, lo, hi):
+            return True
+    return False
 
 
 def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals, strict: bool = False) -> bool:

@@ -91,6 +91,8 @@ def words_alt(words: list[str] | tuple[str, ...], *, latin_whole: bool = False) 
 
 
 _META = set(".^$*+?{}[]\\|()")
+# A leading lookbehind without nested groups ("(?<!出)差"): the pattern still starts with the character after it.
+_LOOKBEHIND_RE = re.compile(r"^(?:\(\?<[=!][^()]*\))+")
 
 
 def patterns_alt(patterns: list[str]) -> str:
@@ -100,8 +102,8 @@ def patterns_alt(patterns: list[str]) -> str:
     characters lets the regex engine skip most positions at once.
     """
     body = "|".join(f"(?:{p})" for p in patterns)
-    heads = [p[0] for p in patterns if p]
-    if heads and len(heads) == len(patterns) and not any(h in _META for h in heads):
+    heads = [_LOOKBEHIND_RE.sub("", p)[:1] for p in patterns]
+    if heads and all(heads) and not any(h in _META for h in heads):
         return f"(?={first_chars(heads)})(?:{body})"
     return body
 

@@ -28,7 +28,7 @@ _CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
 # A generic product word does not start with a verb or a function word (急需洗消机 → 洗消机).
 _NOT_PRODUCT_START = set("需要补配借调买订备申添加换急紧用的是了在有和与跟给送新旧台个科院里")
 # A bare count ("要20盒") takes the product named earlier in its sentence, when a need verb precedes it.
-_NEED_RE = re.compile(r"要|需|补|配|借|调|采购|买|订|备|申请|添|加|换")
+_NEED_RE = re.compile(r"要|需|补|配|借|调|采购|买|订|备|申请|添|加|换|急用|数量|一共|共计|合计")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _ORPHAN_OK_AFTER_RE = re.compile(r"左右|过来|过去|就|吧|啊|呢|以上|备用|应急|送|到|的话|先|马上|今天|明天|急用|即可|够")
 _NOT_GOODS_AFTER_RE = re.compile(r"工作日|小时|钟头|天|月|年|周|星期|礼拜|次|人|家|点")
@@ -99,8 +99,29 @@ def _orphan_product(norm: str, m: re.Match[str]) -> str | None:
             if not _NEED_RE.search(norm, clause_start, m.start()):
                 return None
             products = list(_PRODUCT_RE.finditer(norm, lo, m.start()))
-            return products[-1].group(0) if products else None
+            if products:
+                return products[-1].group(0)
+            return _generic_word_in(norm, lo, clause_start)
     return None
+
+
+_WORD_LEAD = _NOT_PRODUCT_START | set("说讲称提到反馈映里上下中那这")
+
+
+def _generic_word_in(norm: str, lo: int, hi: int) -> str | None:
+    """The last unlisted device word (…仪, …机, …泵) in norm[lo:hi]: "睡眠监测仪排队…，想再添两台" → 睡眠监测仪."""
+    best = None
+    for end in range(hi, lo, -1):
+        if norm[end - 1] not in _GENERIC_ENDINGS:
+            continue
+        start = end - 1
+        while start > max(lo, end - 6) and _CJK_RE.match(norm, start - 1) and norm[start - 1] not in _WORD_LEAD:
+            start -= 1
+        word = norm[start:end]
+        if len(word) >= 2 and word not in _NOT_PRODUCTS:
+            best = word
+            break
+    return best
 
 
 # ---------------------------------------------------------------------------- money

@@ -228,6 +228,26 @@ def _resolve(m: re.Match[str], today: date, calendar: WorkCalendar) -> tuple[str
     return None  # pragma: no cover
 
 
+_WEEK_ALONE_RE = re.compile(r"(?:下下|下|上|本|这)个?(?:周|星期|礼拜)")
+
+
+def anchor_weekdays(text: str, times: list[TimeMention]) -> list[TimeMention]:
+    """ "下周请三天假，周一到周三": a week named alone, then bare weekdays → those days of that week.
+
+    Returns the mentions without the bare week, the weekdays resolved in it; unchanged otherwise.
+    """
+    if len(times) < 2 or times[0].kind != "week" or not _WEEK_ALONE_RE.fullmatch(text, times[0].start, times[0].end):
+        return times
+    monday = times[0].date - timedelta(days=times[0].date.weekday())
+    out: list[TimeMention] = []
+    for t in times[1:]:
+        if t.kind == "week" and not t.week_qualified:
+            wd = _WEEKDAYS[text[t.start : t.end].lstrip("周星期礼拜")[:1]]
+            t = TimeMention(t.start, t.end, t.kind, monday + timedelta(days=wd), True)
+        out.append(t)
+    return out if any(t.week_qualified for t in out) else times
+
+
 _RANGE_GAP_RE = re.compile(r"\s*(?:(?:到|至|-|~|、|和|及|与)\s*)?")
 
 
