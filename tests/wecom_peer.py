@@ -154,6 +154,21 @@ def _robot_head(userid: str, name: str, chatid: str, webhook_url: str, alias: st
     )
 
 
+def _robot_xml(
+    body: str,
+    userid: str,
+    name: str,
+    chatid: str,
+    msgid: str | None,
+    webhook_url: str,
+    alias: str,
+    chat_type: str,
+) -> tuple[str, str]:
+    msgid = msgid or new_msgid()
+    head = _robot_head(userid, name, chatid, webhook_url, alias or userid, chat_type)
+    return f"{head}{body}<MsgId>{_cdata(msgid)}</MsgId></xml>", msgid
+
+
 def robot_text_xml(
     content: str,
     userid: str = "zhangwei",
@@ -166,13 +181,8 @@ def robot_text_xml(
     chat_type: str = "group",
 ) -> tuple[str, str]:
     """Decrypted group-robot text callback: (xml, msgid)."""
-    msgid = msgid or new_msgid()
-    xml = (
-        _robot_head(userid, name, chatid, webhook_url, alias or userid, chat_type)
-        + f"<MsgType>text</MsgType><Text><Content>{_cdata(content)}</Content></Text>"
-        + f"<MsgId>{_cdata(msgid)}</MsgId></xml>"
-    )
-    return xml, msgid
+    body = f"<MsgType>text</MsgType><Text><Content>{_cdata(content)}</Content></Text>"
+    return _robot_xml(body, userid, name, chatid, msgid, webhook_url, alias, chat_type)
 
 
 def robot_event_xml(
@@ -187,13 +197,8 @@ def robot_event_xml(
     chat_type: str = "group",
 ) -> tuple[str, str]:
     """Decrypted group-robot event callback (e.g. add_to_chat, delete_from_chat): (xml, msgid)."""
-    msgid = msgid or new_msgid()
-    xml = (
-        _robot_head(userid, name, chatid, webhook_url, alias or userid, chat_type)
-        + f"<MsgType>event</MsgType><Event><EventType>{_cdata(event_type)}</EventType></Event>"
-        + f"<MsgId>{_cdata(msgid)}</MsgId></xml>"
-    )
-    return xml, msgid
+    body = f"<MsgType>event</MsgType><Event><EventType>{_cdata(event_type)}</EventType></Event>"
+    return _robot_xml(body, userid, name, chatid, msgid, webhook_url, alias, chat_type)
 
 
 def robot_image_xml(
@@ -208,13 +213,8 @@ def robot_image_xml(
     chat_type: str = "group",
 ) -> tuple[str, str]:
     """Decrypted group-robot image callback: (xml, msgid)."""
-    msgid = msgid or new_msgid()
-    xml = (
-        _robot_head(userid, name, chatid, webhook_url, alias or userid, chat_type)
-        + f"<MsgType>image</MsgType><Image><ImageUrl>{_cdata(image_url)}</ImageUrl></Image>"
-        + f"<MsgId>{_cdata(msgid)}</MsgId></xml>"
-    )
-    return xml, msgid
+    body = f"<MsgType>image</MsgType><Image><ImageUrl>{_cdata(image_url)}</ImageUrl></Image>"
+    return _robot_xml(body, userid, name, chatid, msgid, webhook_url, alias, chat_type)
 
 
 def aibot_text_json(

@@ -12,6 +12,8 @@ import secrets
 import string
 import time
 from binascii import Error as Base64Error
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
@@ -30,6 +32,19 @@ class Refusal(Exception):
         self.reason = reason
 
 
+@contextmanager
+def _refusals(what: str) -> Iterator[None]:
+    """wechatpy's errors (two unrelated exception classes, and whatever bad base64 or padding raises) as Refusals."""
+    try:
+        yield
+    except InvalidSignatureException:
+        raise Refusal(403, "invalid signature") from None
+    except InvalidCorpIdException:
+        raise Refusal(403, "wrong receive id") from None
+    except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
+        raise Refusal(400, f"undecryptable {what}") from None
+
+
 def new_nonce() -> str:
     return "".join(secrets.choice(_NONCE_CHARS) for _ in range(10))
 
@@ -43,25 +58,13 @@ class CallbackCipher:
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """URL verification: the decrypted echostr, or a Refusal."""
-        try:
+        with _refusals("echostr"):
             return self._crypto.check_signature(signature, timestamp, nonce, echostr)
-        except InvalidSignatureException:
-            raise Refusal(403, "invalid signature") from None
-        except InvalidCorpIdException:
-            raise Refusal(403, "wrong receive id") from None
-        except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
-            raise Refusal(400, "undecryptable echostr") from None
 
     def open(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
         """The plaintext of an Encrypt field whose signature checks out."""
-        try:
+        with _refusals("body"):
             return self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
-        except InvalidSignatureException:
-            raise Refusal(403, "invalid signature") from None
-        except InvalidCorpIdException:
-            raise Refusal(403, "wrong receive id") from None
-        except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
-            raise Refusal(400, "undecryptable body") from None
 
     def seal(self, plaintext: str, timestamp: str | None = None, nonce: str | None = None) -> tuple[str, str, str, str]:
         ts = timestamp or str(int(time.time()))
