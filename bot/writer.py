@@ -44,6 +44,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._busy = threading.Lock()  # held by whoever is running a batch in this process
         self._conn: Connection | None = None
 
     def run(self, work: Callable[[Connection], T], *, savepoint: bool = True) -> T:
@@ -54,10 +55,19 @@ class GroupCommitter:
         the unit promises to leave nothing behind when it raises (its first write is the one
         that may fail, or it keeps its own savepoint) and saves two statements.
         """
-        self._ensure_started()
         job: _Job[T] = _Job(work, savepoint)
-        self._queue.put(job)
-        job.done.wait()
+        if self._busy.acquire(blocking=False):
+            # Nobody is committing: run the batch here, ours first, with whatever else queued
+            # meanwhile. No hand-off to another thread, which is most of the cost of a lone request.
+            try:
+                with write_lock(self.engine).hold():
+                    self._commit([job, *self._drain(self.max_batch - 1)])
+            finally:
+                self._busy.release()
+        else:  # a batch is running: queue up for the next one, which the writer thread runs
+            self._ensure_started()
+            self._queue.put(job)
+            job.done.wait()
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
@@ -75,23 +85,23 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            # Take the lock first, then everything that queued up while we waited for it:
+            # Take the locks first, then everything that queued up while we waited for them:
             # under load the wait for the other process's commit is what fills the batch.
-            with write_lock(self.engine).hold():
-                batch = [first]
-                stop = False
-                while len(batch) < self.max_batch:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        stop = True
-                        break
-                    batch.append(job)
-                self._commit(batch)
-            if stop:
-                return
+            with self._busy, write_lock(self.engine).hold():
+                self._commit([first, *self._drain(self.max_batch - 1)])
+
+    def _drain(self, limit: int) -> list[_Job[Any]]:
+        jobs: list[_Job[Any]] = []
+        while len(jobs) < limit:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:  # stop(): leave the sentinel for the writer thread
+                self._queue.put(None)
+                break
+            jobs.append(job)
+        return jobs
 
     def _connection(self) -> Connection:
         # The writer thread keeps one connection: no pool checkout and no reset-on-return
