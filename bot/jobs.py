@@ -171,17 +171,6 @@ def _ts(value: datetime) -> ColumnElement[Any]:
     return literal(value, UTCDateTime())
 
 
-def _unindexed(column: Any) -> Any:
-    """The column as an expression no index serves, for a filter beside a time range.
-
-    SQLite without ANALYZE statistics prefers an equality on any indexed column to a range,
-    so `decision_role IN (…)` or `complete = 0` would walk the low-selectivity indexes on
-    visit.decision_role / visit.complete (a quarter of all visits) instead of one day's
-    range of ix_visit_visited_at. COALESCE(col, col) is the column, unindexable.
-    """
-    return func.coalesce(column, column)
-
-
 def _developed() -> ColumnElement[bool]:
     """A customer the team developed: not one an administrator listed in config.yaml's directory."""
     return func.coalesce(Customer.created_by, "") != CONFIG_CREATOR
@@ -356,7 +345,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
             .select_from(Visit)
             .outerjoin(Customer, Customer.id == Visit.customer_id)
             .outerjoin(Contact, Contact.id == Visit.contact_id)
-            .where(Visit.visited_at >= since, Visit.visited_at < at, _unindexed(Visit.decision_role).in_(KEY_ROLES))
+            .where(Visit.visited_at >= since, Visit.visited_at < at, Visit.decision_role.in_(KEY_ROLES))
             .order_by(Visit.visited_at, Visit.id)
             .limit(LIST_LIMIT)
         ),
@@ -560,7 +549,7 @@ def crm_deadline(ctx: JobContext) -> list[Post]:
         )
         .select_from(Visit)
         .outerjoin(Customer, Customer.id == Visit.customer_id)
-        .where(Visit.visited_at >= start, Visit.visited_at < end, _unindexed(Visit.complete) == false())
+        .where(Visit.visited_at >= start, Visit.visited_at < end, Visit.complete == false())
         .order_by(Visit.member, Visit.visited_at, Visit.id)
         .limit(LIST_LIMIT * 4)
     )
