@@ -3,13 +3,19 @@
 One `CallbackCipher` per settings: verifies signatures, opens the XML envelope of
 group robots and the JSON envelope of AI bots, and seals replies in the caller's
 format. Every failure becomes a `Refusal` with an HTTP status and a short reason.
+
+The frame (random prefix, length, receive id, PKCS#7) and AES-CBC are wechatpy's
+PrpCrypto. We keep one PrpCrypto for the life of the cipher instead of one per
+message as WeChatCrypto does (building the AES key schedule each time), draw its
+random prefix and our nonces from `secrets` (one call, not one per character) and
+compare signatures in constant time.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
-import string
 import time
 from binascii import Error as Base64Error
 from collections.abc import Iterator
@@ -19,8 +25,6 @@ from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
-
-_NONCE_CHARS = string.ascii_letters + string.digits
 
 
 class Refusal(Exception):
@@ -46,30 +50,42 @@ def _refusals(what: str) -> Iterator[None]:
 
 
 def new_nonce() -> str:
-    return "".join(secrets.choice(_NONCE_CHARS) for _ in range(10))
+    return secrets.token_hex(5)
+
+
+class _Prp(PrpCrypto):  # type: ignore[misc]
+    def get_random_string(self) -> str:
+        return secrets.token_hex(8)  # the 16-byte random prefix of the frame
 
 
 class CallbackCipher:
     def __init__(self, token: str, aes_key: str, receive_id: str = "") -> None:
-        self._crypto = WeChatCrypto(token, aes_key, receive_id)
         self._token = token
-        self._key = self._crypto.key
+        self._key = WeChatCrypto(token, aes_key, receive_id).key  # wechatpy checks and decodes the key
+        self._prp = _Prp(self._key)
         self._receive_id = receive_id
+
+    def _check(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
+        expected = _get_signature(self._token, timestamp, nonce, encrypt)
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise InvalidSignatureException()
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """URL verification: the decrypted echostr, or a Refusal."""
         with _refusals("echostr"):
-            return self._crypto.check_signature(signature, timestamp, nonce, echostr)
+            self._check(signature, timestamp, nonce, echostr)
+            return str(self._prp.decrypt(echostr, self._receive_id))
 
     def open(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
         """The plaintext of an Encrypt field whose signature checks out."""
         with _refusals("body"):
-            return self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
+            self._check(signature, timestamp, nonce, encrypt)
+            return str(self._prp.decrypt(encrypt, self._receive_id))
 
     def seal(self, plaintext: str, timestamp: str | None = None, nonce: str | None = None) -> tuple[str, str, str, str]:
         ts = timestamp or str(int(time.time()))
         nn = nonce or new_nonce()
-        encrypt = PrpCrypto(self._key).encrypt(plaintext, self._receive_id)
+        encrypt = self._prp.encrypt(plaintext, self._receive_id)
         encrypt = encrypt.decode() if isinstance(encrypt, bytes) else encrypt
         return encrypt, _get_signature(self._token, ts, nn, encrypt), ts, nn
 
