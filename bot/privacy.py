@@ -11,7 +11,9 @@ _MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4
 
 
 # Anything worth masking holds at least seven digits in a row or 3 + 4 with a separator.
-_LONG_NUMBER = re.compile(r"\d{7}|\d{3}[- ]\d{4}")
+# (Written with one leading branch: an alternation of two patterns that both start with
+# a digit makes `re` try both at every position, three times slower on a callback's XML.)
+_LONG_NUMBER = re.compile(r"\d\d\d(?:\d{4}|[- ]\d{4})")
 
 
 def mask_sensitive(text: str) -> str:
