@@ -72,8 +72,12 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,
         )
-        self.env.globals.update(mention=mention)
         self.env.filters.update(hm=self._hm, md=self._md, day=self._day, trusted=Trusted)
+        # The core items' names live in _core.j2; joining them is a plain function, because a
+        # Jinja macro call costs more than the rest of a visit reply.
+        core = self.env.get_template("_core.j2").module
+        names, sep = dict(core.CORE_LABELS), str(core.LIST_SEP)  # type: ignore[attr-defined]
+        self.env.globals.update(mention=mention, labels=lambda items: sep.join(names[i] for i in items))
 
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz)
