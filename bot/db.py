@@ -57,10 +57,12 @@ def _sqlite_pragmas(dbapi_conn: Any, synchronous: str) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Writers take the lock at BEGIN so two writers queue (busy_timeout) instead of failing on a
     # read-to-write upgrade; readers (reports) use `reader(engine)` and never wait for writers.
-    if conn.get_execution_options().get("readonly"):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver: through exec_driver_sql this statement cost more than the rest of a begin.
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+    finally:
+        cur.close()
 
 
 def reader(engine: Engine) -> Engine:
@@ -117,6 +119,9 @@ def write_lock(engine: Engine) -> WriteLock:
     return lock
 
 
+_REQUIRED = object()
+
+
 class FastStatement:
     """One statement compiled once for the engine's dialect and run on the driver's cursor.
 
@@ -139,20 +144,30 @@ class FastStatement:
         self.sql = compiled.string
         self.positional = list(compiled.positiontup or []) if compiled.positional else None
         self.processors = {  # the dialect's adaptation of each column's type, per bind name
-            key: table.c[col].type.dialect_impl(dialect).bind_processor(dialect) for key, col in columns.items()
+            key: _bind_processor(table.c[col].type, dialect) for key, col in columns.items()
         }
         # Binds SQLAlchemy made itself (a LIMIT, say) keep the values they were compiled with.
         self.defaults = {k: v for k, v in compiled.params.items() if k not in columns and v is not None}
         self.readers = [table.c[col].type.dialect_impl(dialect).result_processor(dialect, None) for col in results]
+        # For a positional driver (SQLite's qmark): each position's bind name, processor and default.
+        self._order = (
+            [(k, self.processors.get(k), self.defaults.get(k, _REQUIRED)) for k in self.positional]
+            if self.positional is not None
+            else None
+        )
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        out = dict(self.defaults)
+        if self._order is not None:
+            out: list[Any] = []
+            for key, proc, default in self._order:
+                value = values[key] if default is _REQUIRED else values.get(key, default)
+                out.append(proc(value) if proc is not None and value is not None else value)
+            return out
+        named = dict(self.defaults)
         for key, value in values.items():
             proc = self.processors.get(key)
-            out[key] = proc(value) if proc is not None and value is not None else value
-        if self.positional is not None:
-            return tuple(out[k] for k in self.positional)
-        return out
+            named[key] = proc(value) if proc is not None and value is not None else value
+        return named
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> tuple[tuple[Any, ...] | None, int]:
         """(the first row, converted; the number of rows changed)."""
@@ -168,6 +183,20 @@ class FastStatement:
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         return self.execute(conn, values)[0]
+
+
+def _sqlite_utc(value: datetime) -> str:
+    """UTCDateTime for SQLite as SQLAlchemy writes it ('2026-11-27 06:29:42.000000'), five times faster."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"
+
+
+def _bind_processor(type_: Any, dialect: Any) -> Any:
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def fast_insert(engine: Engine | Connection, table: Table, keys: Sequence[str]) -> FastStatement:
@@ -210,13 +239,9 @@ class Records:
 
     def insert(self, model: Any, **values: Any) -> int:
         """Insert a row (the model's field defaults apply, as with the ORM); its id."""
-        for name, info in model.model_fields.items():
-            if name in values or name == "id":
-                continue
-            if info.default_factory is not None:
-                values[name] = info.default_factory()
-            elif info.default is not None and info.default is not PydanticUndefined:
-                values[name] = info.default
+        for name, factory, default in _defaults(model):
+            if name not in values:
+                values[name] = factory() if factory is not None else default
         table = model.__table__
         keys = tuple(sorted(values))
         stmt = self._get(("ins", table.name, keys), lambda: fast_insert(self.conn, table, keys))
@@ -257,6 +282,21 @@ class Records:
             return FastStatement(self.conn, table, stmt, {f"w_{k}": k for k, null in wkeys if not null}, results=cols)
 
         return self._get(("sel", table.name, cols, wkeys), build).run(self.conn, self._wvalues(where))
+
+
+_DEFAULTS: dict[Any, list[tuple[str, Any, Any]]] = {}
+
+
+def _defaults(model: Any) -> list[tuple[str, Any, Any]]:
+    """(field, default factory, default value) of each field of `model` that has a default, but its id."""
+    found = _DEFAULTS.get(model)
+    if found is None:
+        found = _DEFAULTS[model] = [
+            (name, info.default_factory, info.default)
+            for name, info in model.model_fields.items()
+            if name != "id" and (info.default_factory is not None or info.default not in (None, PydanticUndefined))
+        ]
+    return found
 
 
 def raw_sql(conn: Connection, sql: str) -> None:
