@@ -299,6 +299,8 @@ class RunResult:
     empty: int
     exhausted: bool
     client_cpu_pct: float
+    server_cpu_ms: float  # server CPU (master + workers) per answered callback over the window
+    server_sys_ms: float  # the part of it spent in the kernel
     example: str = ""  # a decrypted reply (a failed one if any failed)
 
 
@@ -328,8 +330,23 @@ def verify_sample(crypt: PeerCrypt, body: bytes, expect: str | None) -> tuple[st
     return "ok", plain
 
 
+def cpu_seconds(root: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process tree so far, from /proc (0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user, system = user + int(fields[11]), system + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return user / tick, system / tick
+
+
 def run_load(
     server: str,
+    server_pid: int,
     port: int,
     conns: int,
     args: argparse.Namespace,
@@ -358,11 +375,14 @@ def run_load(
         for _ in children:
             ready.get(timeout=300)  # pools built, connections warm
         deadline.value = time.monotonic() + 0.05 + args.seconds
+        server_cpu0 = cpu_seconds(server_pid)
         go.set()
         for _ in children:
             _, out, cpu = results.get(timeout=args.seconds + 90)
             outs.extend(out)
             client_cpu += cpu
+        server_cpu1 = cpu_seconds(server_pid)
+        server_user, server_sys = (b - a for a, b in zip(server_cpu0, server_cpu1, strict=True))
     except queue.Empty:
         raise RuntimeError(f"{server}: client processes did not report in time") from None
     finally:
@@ -404,6 +424,8 @@ def run_load(
         verdicts["empty"],
         exhausted,
         100 * client_cpu / args.seconds,
+        1000 * (server_user + server_sys) / ok if ok else float("nan"),
+        1000 * server_sys / ok if ok else float("nan"),
         example,
     )
 
@@ -647,6 +669,8 @@ def median_result(runs: list[RunResult]) -> RunResult:
         sum(r.empty for r in runs),
         any(r.exhausted for r in runs),
         statistics.median(r.client_cpu_pct for r in runs),
+        statistics.median(r.server_cpu_ms for r in runs),
+        statistics.median(r.server_sys_ms for r in runs),
         runs[-1].example,
     )
 
@@ -659,7 +683,9 @@ def fmt_row(r: RunResult, repeat: int) -> str:
     return (
         f"{r.server:<10} conns={r.conns:<3} {r.rate:8.0f} cb/s  "
         f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  "
-        f"errors {r.errors}{kinds}  verified {verify}  client cpu {r.client_cpu_pct:.0f}%{tag}{warn}"
+        f"errors {r.errors}{kinds}  verified {verify}  "
+        f"server cpu {r.server_cpu_ms:.2f} ms/cb ({r.server_sys_ms:.2f} sys)  "
+        f"client cpu {r.client_cpu_pct:.0f}%{tag}{warn}"
     )
 
 
@@ -722,23 +748,29 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        with FakeWeCom() as sink:
+        with FakeWeCom() as sink, contextlib.ExitStack() as stack:
             webhook_url = sink.webhook_url("bench")
-            for name in args.targets:
-                with serving(name, tmp, crypt, webhook_url) as server:
-                    for conns in args.conn_list:
-                        runs = []
-                        for _ in range(args.repeat):
-                            runs.append(run_load(name, server.port, conns, args, crypt, webhook_url, expect[name]))
-                            if conns == max(args.conn_list):
-                                memory.setdefault(name, []).append(memory_of(server.proc.pid))
-                        table[(name, conns)] = median_result(runs)
-                        print(fmt_row(table[(name, conns)], args.repeat), flush=True)
-                    last = table[(name, args.conn_list[-1])]
-                    if last.example:
-                        print(f"{name:<10} a sampled reply: {' '.join(last.example.split())[:200]}", flush=True)
-                    if server.proc.poll() is not None:
-                        print(f"warning: {name} exited during the run:\n{tail(server.log)}")
+            # Both servers run side by side (the idle one costs nothing) and their runs alternate,
+            # so a slow minute of this shared machine falls on both instead of on one.
+            servers = {name: stack.enter_context(serving(name, tmp, crypt, webhook_url)) for name in args.targets}
+            runs: dict[tuple[str, int], list[RunResult]] = {}
+            for conns in args.conn_list:
+                for _ in range(args.repeat):
+                    for name, server in servers.items():
+                        pid, port = server.proc.pid, server.port
+                        run = run_load(name, pid, port, conns, args, crypt, webhook_url, expect[name])
+                        runs.setdefault((name, conns), []).append(run)
+                        if conns == max(args.conn_list):
+                            memory.setdefault(name, []).append(memory_of(server.proc.pid))
+                for name in servers:
+                    table[(name, conns)] = median_result(runs[(name, conns)])
+                    print(fmt_row(table[(name, conns)], args.repeat), flush=True)
+            for name, server in servers.items():
+                last = table[(name, args.conn_list[-1])]
+                if last.example:
+                    print(f"{name:<10} a sampled reply: {' '.join(last.example.split())[:200]}", flush=True)
+                if server.proc.poll() is not None:
+                    print(f"warning: {name} exited during the run:\n{tail(server.log)}")
                 print(
                     f"{name:<10} memory after the {max(args.conn_list)}-connection run: {fmt_mem(memory[name])}",
                     flush=True,
