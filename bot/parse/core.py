@@ -58,14 +58,16 @@ KEYS: tuple[str, ...] = (
 KINDS: tuple[str, ...] = ("visit", "urgent", "competitor", "itinerary", "leave", "review", "other")
 ROLES: tuple[str, ...] = ("决策者", "采购", "技术把关", "财务", "科室负责人", "使用者", "影响者")
 CORE_ITEMS: tuple[str, ...] = ("decision_role", "pain_points", "competitor", "next_action")
+_ROLE_SET = frozenset(ROLES)
 
 _NAME_END_RE = re.compile(r"[（(,，、;；/\s]")
 _TEMPLATE_FIELDS = ("customer", "department", "contact", "pain_points", "competitor", "next_action")
+_EMPTY: dict[str, Any] = dict.fromkeys(KEYS)  # copied, which is much cheaper than building it key by key
 
 
 def empty_result(kind: str = "other") -> dict[str, Any]:
     """A result with every key of the schema, nothing filled in."""
-    out: dict[str, Any] = dict.fromkeys(KEYS)
+    out = _EMPTY.copy()
     out["kind"] = kind
     out["items"] = []
     out["missing"] = []
@@ -107,6 +109,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     norm = p.norm
 
     markers = find_markers(p)
+    stated = markers.values  # field → the span of its "key：value" marker (None: left empty)
     times = find_times(norm, today, cal)
     customers = find_customers(p.flat, norm)
     departments = find_departments(p.flat, norm, customers)
@@ -114,13 +117,13 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     brands = find_brands(p.flat, norm)
     guessed = None if brands else guess_brand(p.flat, norm, customers)
     comp_word = has_competitor_word(norm)
-    template = any(markers.has(k) for k in _TEMPLATE_FIELDS)
+    template = not stated.keys().isdisjoint(_TEMPLATE_FIELDS)
 
     located = find_items_at(norm)
     items = [item for _, item in located]
     sig = Signals(
-        has_customer=bool(customers) or markers.span("customer") is not None,
-        has_contact=bool(contacts) or markers.span("contact") is not None,
+        has_customer=bool(customers) or stated.get("customer") is not None,
+        has_contact=bool(contacts) or stated.get("contact") is not None,
         has_brand=bool(brands) or guessed is not None,
         has_competitor_word=comp_word,
         has_template=template,
@@ -133,18 +136,18 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     out["kind"] = kind
 
     # --- who and where
-    if markers.has("customer"):
-        out["customer"] = _name_text(p, markers.span("customer"))
+    if "customer" in stated:
+        out["customer"] = _name_text(p, stated["customer"])
     elif customers:
         out["customer"] = customers[0].text
-    if markers.has("department"):
-        out["department"] = _name_text(p, markers.span("department"))
+    if "department" in stated:
+        out["department"] = _name_text(p, stated["department"])
     elif departments:
         out["department"] = departments[0].text
     title: str | None = None
-    if markers.has("contact"):
-        out["contact"] = _name_text(p, markers.span("contact"))
-        span = markers.span("contact")
+    if "contact" in stated:
+        out["contact"] = _name_text(p, stated["contact"])
+        span = stated["contact"]
         inside = [c for c in contacts if span and span[0] <= c.start < span[1]]
         if inside:  # "联系人：设备科王主任" → 王主任
             out["contact"], title = inside[0].text, inside[0].title
@@ -154,8 +157,9 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     elif contacts:
         out["contact"] = contacts[0].text
         title = contacts[0].title
-    stated_role = _name_text(p, markers.span("decision_role"))
-    if stated_role in ROLES:
+    role_span = stated.get("decision_role")
+    stated_role = _name_text(p, role_span) if role_span is not None else None
+    if stated_role in _ROLE_SET:
         out["decision_role"] = stated_role
     else:
         out["decision_role"] = decision_role(title, out["department"])
@@ -163,22 +167,22 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     # --- by kind
     if kind == "visit":
         spans = visit_spans(p, times, today, brands, comp_word)
-        pain = markers.span("pain_points") if markers.has("pain_points") else spans.pain_points
-        comp = markers.span("competitor") if markers.has("competitor") else spans.competitor
-        nxt = markers.span("next_action") if markers.has("next_action") else spans.next_action
+        pain = stated["pain_points"] if "pain_points" in stated else spans.pain_points
+        comp = stated["competitor"] if "competitor" in stated else spans.competitor
+        nxt = stated["next_action"] if "next_action" in stated else spans.next_action
         out["pain_points"] = _span_text(p, pain)
         out["competitor"] = _span_text(p, comp)
         out["next_action"] = _span_text(p, nxt)
         due = first_time_in(times, spans.due_clause) if nxt == spans.next_action else None
         due = due or first_time_in(times, nxt)
         if due is None and nxt is not None:
-            due = first_time_in(times, markers.span("due"))
+            due = first_time_in(times, stated.get("due"))
         out["due"] = _iso(due)
         out["items"] = _items_outside_competitor_clauses(p, located, brands) if brands else items
         out["budget"] = _budget(p, markers)
         out["missing"] = [k for k in CORE_ITEMS if out[k] is None]
     elif kind in ("urgent", "itinerary"):
-        explicit = first_time_in(times, markers.span("due"))
+        explicit = first_time_in(times, stated.get("due"))
         first = (_delivery_time(norm, times) if kind == "urgent" else None) or (times[0] if times else None)
         out["due"] = _iso(explicit or (first.date if first else None))
         out["items"] = items

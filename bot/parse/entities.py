@@ -5,29 +5,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.parse.lexicon import lexicon, words_alt
+from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 
 _lex = lexicon()
 
 # ---------------------------------------------------------------------------- customers
 _cust = _lex.customers
 _STANDALONE = {s["text"] for s in _cust["suffixes"] if s.get("standalone")}
-_SUFFIX_RE = re.compile(
-    "(?P<abbr>"
-    + "|".join(f"(?:{p})" for p in _cust["abbreviations"])
-    + ")"
-    + "|(?P<suffix>"
-    + words_alt([s["text"] for s in _cust["suffixes"]])
-    + ")"
-)
+# An abbreviation (市一院) or a suffix (人民医院); where both fit, the abbreviation. Which of the two
+# matched is told by _ABBREVIATION_RE, so that _SUFFIX_RE needs no groups and can start with a
+# literal character, which the regex engine looks for with a fast scan.
+_ABBREVIATION_RE = re.compile("|".join(f"(?:{p})" for p in _cust["abbreviations"]))
+_SUFFIX_RE = re.compile(patterns_alt([*_cust["abbreviations"], words_alt([s["text"] for s in _cust["suffixes"]])]))
 _BOUNDARY_RE = re.compile(words_alt(_cust["boundaries"]))
 _ADMIN_CHARS = set(_cust["admin_chars"])
 _AMBIGUOUS = set(_cust["ambiguous_boundaries"])
 _REJECT_NAMES = set(_cust["reject_names"])
 _REJECT_ENDINGS = set(_cust["reject_name_endings"])
 _REJECT_STARTS = tuple(_cust["reject_name_starts"])
-_NAME_CHAR_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _MAX_NAME = 12
+# The name characters (CJK, Latin letters) right before a suffix, at most _MAX_NAME of them.
+_NAME_BEFORE_RE = re.compile(rf"[\u4e00-\u9fffA-Za-z]{{1,{_MAX_NAME}}}\Z")
 
 
 @dataclass(slots=True)
@@ -56,27 +54,34 @@ def find_customers(raw: str, norm: str) -> list[Found]:
     """Every hospital or care organisation named in the message, in order."""
     out: list[Found] = []
     for m in _SUFFIX_RE.finditer(norm):
-        if m.group("abbr"):
-            out.append(Found(m.start(), m.end(), raw[m.start() : m.end()]))
+        s, e = m.span()
+        if _ABBREVIATION_RE.match(norm, s):
+            out.append(Found(s, e, raw[s:e]))
             continue
-        s = m.start()
-        lo = s
-        while lo > 0 and s - lo < _MAX_NAME and _NAME_CHAR_RE.match(norm, lo - 1):
-            lo -= 1
+        name = _NAME_BEFORE_RE.search(norm, max(0, s - _MAX_NAME), s) if s else None
+        lo = name.start() if name else s
         chunk = norm[lo:s]
-        starts = sorted(((b.end(), b.group(0)) for b in _BOUNDARY_RE.finditer(chunk)), reverse=True)
+        starts = sorted(((b.end(), b.group()) for b in _BOUNDARY_RE.finditer(chunk)), reverse=True) if chunk else []
         starts.append((0, ""))
-        standalone = m.group("suffix") in _STANDALONE
+        standalone = m.group() in _STANDALONE
         for p, boundary in starts:
             verdict = _judge_name(chunk[p:], standalone, boundary)
             if verdict is None:
                 if standalone:  # "去了趟人民医院": the suffix alone is the name
-                    out.append(Found(s, m.end(), raw[s : m.end()]))
+                    out.append(Found(s, e, raw[s:e]))
                 break
             if verdict:
-                out.append(Found(lo + p, m.end(), raw[lo + p : m.end()]))
+                out.append(Found(lo + p, e, raw[lo + p : e]))
                 break
     return out
+
+
+def _overlaps(found: list[Found], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `found`."""
+    for f in found:
+        if f.start < end and start < f.end:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------- departments
@@ -88,7 +93,9 @@ for _category in ("clinical", "admin", "finance", "technical", "procurement"):
 _DEPT_RE = re.compile(words_alt([n for c in _dept.values() if isinstance(c, list) for n in c], latin_whole=True))
 _GENERIC_DEPT_RE = re.compile(r"的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
 _GENERIC_STOP = set(_dept["generic_stop_chars"])
-_TARGET_BEFORE_RE = re.compile(r"(?:(?:找|约|联系|引荐|对接|介绍)(?:一下|下)?|(?:我们|咱们)(?:和|跟|与))$")
+_TARGET_BEFORE_RE = re.compile(
+    patterns_alt([r"(?:找|约|联系|引荐|对接|介绍)(?:一下|下)?", r"(?:我们|咱们)(?:和|跟|与)"]) + "$"
+)
 
 
 def department_category(name: str | None) -> str | None:
@@ -99,24 +106,29 @@ def department_category(name: str | None) -> str | None:
 
 def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]:
     """Departments in order; a department that is only the target of our next step (约设备科) is left out."""
-    taken = [(c.start, c.end) for c in customers]
     out: list[Found] = []
     for m in _DEPT_RE.finditer(norm):
-        if any(a < m.end() and m.start() < b for a, b in taken):
+        s, e = m.span()
+        if _overlaps(customers, s, e):
             continue  # part of a customer's name (骨科医院)
-        if _TARGET_BEFORE_RE.search(norm, max(0, m.start() - 4), m.start()):
+        if _TARGET_BEFORE_RE.search(norm, max(0, s - 4), s):
             continue
-        out.append(Found(m.start(), m.end(), raw[m.start() : m.end()]))
+        out.append(Found(s, e, raw[s:e]))
+    unordered = False
     for c in customers:
         g = _GENERIC_DEPT_RE.match(norm, c.end)
-        if g is None or set(g.group(1)) & _GENERIC_STOP:
+        if g is None:
             continue
-        gs, ge = g.start(1), g.end(1)
+        gs, ge = g.span(1)
+        if not _GENERIC_STOP.isdisjoint(norm[gs:ge]):
+            continue
         overlapping = [o for o in out if o.start < ge and gs < o.end]
         if all(gs <= o.start and o.end <= ge for o in overlapping):  # 疝气外科 rather than 外科
-            out = [o for o in out if o not in overlapping]
+            out = [o for o in out if not (o.start < ge and gs < o.end)]
             out.append(Found(gs, ge, raw[gs:ge]))
-    out.sort(key=lambda f: f.start)
+            unordered = True
+    if unordered:  # the regex found the others in order
+        out.sort(key=lambda f: f.start)
     return out
 
 
@@ -124,7 +136,9 @@ def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]
 _people = _lex.people
 _SURNAMES = _people["surnames"].split()
 _TITLES = list(_people["titles"])
-_CONTACT_RE = re.compile("(?P<surname>" + words_alt(_SURNAMES) + ")" + "(?P<title>" + words_alt(_TITLES) + ")")
+_CONTACT_RE = re.compile(
+    "(?P<surname>" + words_alt(_SURNAMES) + ")" + "(?P<title>" + words_alt(_TITLES, lookahead=True) + ")"
+)
 # 工 as a title, not 工作/工期/工资/工程 …
 _NOT_GONG_RE = re.compile(r"[作地期资具艺厂人业会序单号商位时种伤龄装]|程(?!师)")
 # 总 as a title (邱总), not 总结/总价/总共/总院 …
@@ -142,22 +156,22 @@ class Contact:
 
 
 def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
-    taken = [(c.start, c.end) for c in customers]
     out: list[Contact] = []
     for m in _CONTACT_RE.finditer(norm):
-        title = m.group("title")
-        if title == "工" and _NOT_GONG_RE.match(norm, m.end()):
+        surname, title = m.groups()
+        s, e = m.span()
+        if title == "工" and _NOT_GONG_RE.match(norm, e):
             continue
-        if title == "总" and _NOT_ZONG_RE.match(norm, m.end()):
+        if title == "总" and _NOT_ZONG_RE.match(norm, e):
             continue
-        before = _NOT_SURNAME_AFTER.get(m.group("surname"))
-        if before and m.start() > 0 and norm[m.start() - 1] in before:
+        before = _NOT_SURNAME_AFTER.get(surname)
+        if before and s > 0 and norm[s - 1] in before:
             continue  # 病房护士, 分管院长: the "surname" belongs to the word in front
-        if m.group(0) in _NOT_CONTACTS:
+        if norm[s:e] in _NOT_CONTACTS:
             continue
-        if any(a < m.end() and m.start() < b for a, b in taken):
+        if _overlaps(customers, s, e):
             continue
-        out.append(Contact(m.start(), m.end(), raw[m.start() : m.end()], m.group("title")))
+        out.append(Contact(s, e, raw[s:e], title))
     return out
 
 
@@ -171,6 +185,16 @@ def split_contact(text: str) -> tuple[str, str] | None:
 
 # ---------------------------------------------------------------------------- decision role
 _ROLES: list[dict] = list(_people["roles"])
+# (role, titles, department categories, clinical titles) of each rule, as sets
+_ROLE_RULES = [
+    (
+        rule["role"],
+        frozenset(rule.get("titles", ())),
+        frozenset(rule.get("departments", ())),
+        frozenset(rule.get("clinical_titles", ())),
+    )
+    for rule in _ROLES
+]
 
 
 def decision_role(title: str | None, department: str | None) -> str | None:
@@ -178,13 +202,13 @@ def decision_role(title: str | None, department: str | None) -> str | None:
     category = department_category(department)
     # 科室负责人: a 主任/护士长 of any department the earlier rules did not claim (clinical, 护理部 …)
     clinical = category not in ("procurement", "technical", "finance")
-    for rule in _ROLES:
-        if title is not None and title in rule.get("titles", ()):
-            return rule["role"]
-        if category is not None and category in rule.get("departments", ()):
-            return rule["role"]
-        if title is not None and clinical and title in rule.get("clinical_titles", ()):
-            return rule["role"]
+    for role, titles, categories, clinical_titles in _ROLE_RULES:
+        if title is not None and title in titles:
+            return role
+        if category is not None and category in categories:
+            return role
+        if title is not None and clinical and title in clinical_titles:
+            return role
     return None
 
 
@@ -194,7 +218,11 @@ _COMPETITOR_WORD_RE = re.compile(words_alt(_lex.kinds["competitor_words"]))
 
 
 def find_brands(raw: str, norm: str) -> list[Found]:
-    return [Found(m.start(), m.end(), raw[m.start() : m.end()]) for m in _BRAND_RE.finditer(norm)]
+    out: list[Found] = []
+    for m in _BRAND_RE.finditer(norm):
+        s, e = m.span()
+        out.append(Found(s, e, raw[s:e]))
+    return out
 
 
 _UNKNOWN_BRAND_RE = re.compile(
@@ -223,6 +251,9 @@ _NOT_BRANDS = {
 def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
     """An unlisted competitor named at the start, just before 在/给 + a customer ("瑞康在市一院搞活动")."""
     if not customers:
+        return None
+    at = customers[0].start
+    if not at or norm[at - 1] not in "在给":  # the pattern ends with 在/给 right before the customer
         return None
     m = _UNKNOWN_BRAND_RE.match(norm)
     name = m.group("brand") if m else ""

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from bot.parse.entities import Found
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 from bot.parse.numerals import to_int
-from bot.parse.text import Prepared, clauses, sentences, trim
+from bot.parse.text import Prepared, clauses, sentences, trim, within_clauses
 from bot.parse.timeexpr import TimeMention, anchor_weekdays, continue_range, in_range_with_previous
 from bot.workdays import WorkCalendar
 
@@ -50,45 +50,57 @@ class Markers:
 
 def find_markers(p: Prepared) -> Markers:
     norm = p.norm
+    if ":" not in norm and "是" not in norm:  # every marker has one
+        return Markers()
     found: list[tuple[int, int, str]] = []  # (marker start, value start, field)
     for m in _MARKER_RE.finditer(norm):
-        key = m.group("key")
-        if m.group("sep") == "是" and key not in _KEYS_WITH_SHI:
+        key, sep = m.groups()
+        start, end = m.span()
+        if sep == "是" and key not in _KEYS_WITH_SHI:
             continue
-        before = norm[m.start() - 1] if m.start() > 0 else ""
+        before = norm[start - 1] if start > 0 else ""
         if before not in _MARKER_BEFORE and not ("\u2600" <= before <= "\U0001faff"):
             continue
-        found.append((m.start(), m.end(), _KEY_FIELD[key]))
+        found.append((start, end, _KEY_FIELD[key]))
     markers = Markers()
+    values = markers.values
     for i, (_, value_start, name) in enumerate(found):
+        if name in values:  # the first marker of a field wins
+            continue
         stop = found[i + 1][0] if i + 1 < len(found) else len(norm)
         end = _VALUE_END_RE.search(norm, value_start, stop)
         if end:
             stop = end.start()
         s, e = trim(p.raw, value_start, stop)
-        if name in markers.values:
-            continue
         value = p.raw[s:e]
         empty = not value or value.upper() in _EMPTY_VALUES or value.rstrip("。.") in _EMPTY_VALUES
-        markers.values[name] = None if empty else (s, e)
+        values[name] = None if empty else (s, e)
     return markers
 
 
 # ---------------------------------------------------------------------------- visit spans
 _PAIN_RE = re.compile(patterns_alt(_f["pain_words"]))
 _DESIRE_START_RE = re.compile(words_alt(_f["desire_starts"]))
+_DESIRE_FIRST = frozenset(w[0] for w in _f["desire_starts"] if w)
 # "我们的发票开错了" is still the customer's matter; "我们…" as the subject is our side
 _OUR_SIDE_RE = re.compile(rf"(?:{words_alt(_f['our_side'])})(?!的)")
 _NEXT_MARKER_RE = re.compile(patterns_alt(_f["next_markers"]))
 _OUR_ACTION_RE = re.compile(
-    rf"(?<![对给帮跟和与向])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?(?:{words_alt(_f['our_action_verbs'])})"
+    patterns_alt(
+        [
+            rf"(?<![对给帮跟和与向])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?"
+            rf"(?:{words_alt(_f['our_action_verbs'], lookahead=True)})"
+        ]
+    )
 )
 _OUR_LATER_RE = re.compile(r"我|再|待会|等会|稍后|晚点")
 _LATER_TODAY_RE = re.compile(r"再|还要|要|会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
 _PAST_VISIT_RE = re.compile(words_alt(_f["past_visit"]))
+_PAST_VISIT_LOCAL = within_clauses(_f["past_visit"])
 _COMMIT_AT_END_RE = re.compile(rf"(?:{words_alt(_f['commit_at_end'])})$")
 _THEN_START_RE = re.compile(words_alt(_f["then_starts"]))
 _TIME_ACTION_RE = re.compile(words_alt(_f["time_action_verbs"]))
+_TIME_ACTION_LOCAL = within_clauses(_f["time_action_verbs"])
 _COMPETITOR_CLAUSE_RE = re.compile(words_alt(lexicon().kinds["competitor_words"]))
 _COMPETITOR_USE_RE = re.compile(patterns_alt(_f["competitor_use"]))
 _REPORTED_RE = re.compile(words_alt(_f["reported"]))
@@ -96,8 +108,12 @@ _REPORTED_RE = re.compile(words_alt(_f["reported"]))
 _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
-    r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)"
-    r"|(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)"
+    patterns_alt(
+        [
+            r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)",
+            r"(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)",
+        ]
+    )
 )
 
 
@@ -113,13 +129,31 @@ class VisitSpans:
 
 def _clause_hits(regex: re.Pattern[str], norm: str, parts: list[Span], starts: list[int]) -> list[bool]:
     """For each clause, whether `regex` has a match that starts inside it (one scan of the whole text)."""
-    hits = [False] * len(parts)
+    n = len(parts)
+    hits = [False] * n
+    i = 0  # the matches come in order: the first clause that ends after the match start
     for m in regex.finditer(norm):
         pos = m.start()
-        i = bisect_right(starts, pos) - 1
-        if i >= 0 and pos < parts[i][1]:
+        while i < n and parts[i][1] <= pos:
+            i += 1
+        if i == n:
+            break
+        if parts[i][0] <= pos:
             hits[i] = True
     return hits
+
+
+def _wanted_clause_hits(
+    regex: re.Pattern[str], local: bool, norm: str, parts: list[Span], starts: list[int], wanted: list[bool]
+) -> list[bool]:
+    """_clause_hits for the wanted clauses (the others: False).
+
+    A `local` regex (literal words without separators, see within_clauses) is
+    searched in the wanted clauses alone; any other scans the whole text.
+    """
+    if not local:
+        return _clause_hits(regex, norm, parts, starts)
+    return [w and regex.search(norm, s, e) is not None for w, (s, e) in zip(wanted, parts, strict=True)]
 
 
 def _run_end(flags: list[bool], i: int) -> int:
@@ -153,16 +187,17 @@ def visit_spans(
                 continue  # "护士晚上要起来好几次": a part of the day alone is a habit, unless we or 再 act then
             if t.date > today or (t.date == today and _LATER_TODAY_RE.search(norm, s, e)):
                 coming[i] = True
-    if any(coming):
-        past = _clause_hits(_PAST_VISIT_RE, norm, parts, starts)
-        acting = _clause_hits(_TIME_ACTION_RE, norm, parts, starts)
-    else:
-        past = acting = coming
+    past = acting = coming
+    if any(coming):  # past and acting count only in a coming clause that is not a next step by its wording
+        past = _wanted_clause_hits(_PAST_VISIT_RE, _PAST_VISIT_LOCAL, norm, parts, starts, coming)
+        wanted = [c and not (pa or mk or our) for c, pa, mk, our in zip(coming, past, marker, ours, strict=True)]
+        if any(wanted):
+            acting = _wanted_clause_hits(_TIME_ACTION_RE, _TIME_ACTION_LOCAL, norm, parts, starts, wanted)
 
     is_next = [False] * n
     is_pain = [False] * n
     for i, (s, e) in enumerate(parts):
-        desire = _DESIRE_START_RE.match(norm, s, e) is not None and "我" not in norm[s:e]
+        desire = norm[s] in _DESIRE_FIRST and _DESIRE_START_RE.match(norm, s, e) is not None and "我" not in norm[s:e]
         if not desire:
             is_next[i] = marker[i] or ours[i] or (not past[i] and coming[i] and acting[i])
         is_pain[i] = painful[i] and not is_next[i] and not our_side[i] and norm[s] != "我"
@@ -238,6 +273,8 @@ def _reported_start(norm: str, parts: list[Span], i: int, is_next: list[bool], o
 def _reported_pain(p: Prepared, parts: list[Span], is_next: list[bool], our_side: list[bool]) -> Span | None:
     """No pain word anywhere: what the customer reported (科里反馈…) is the pain point."""
     norm = p.norm
+    if _REPORTED_RE.search(norm) is None:  # literal words: none in the text, none in a clause
+        return None
     for i, (s, e) in enumerate(parts):
         m = _REPORTED_RE.search(norm, s, e)
         if not m:
@@ -378,7 +415,7 @@ def leave_dates(
 
 
 _NAME_PREFIXES = "".join(_people["name_prefixes"])
-_SURNAMES_ALT = words_alt(_people["surnames"].split())
+_SURNAMES_ALT = words_alt(_people["surnames"].split(), lookahead=True)
 _HANDOVER_STOP = set(_f["handover_stop"])
 _NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有")
 _HANDOVER_BEFORE_RE = re.compile(

@@ -133,7 +133,7 @@ def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals,
     """
     if not times or not (sig.has_customer or _PLACE_RE.search(norm)):
         return False
-    lead = _LEAD_RE.match(norm)
+    lead = _LEAD_RE.match(norm) if norm.startswith("报备") else None  # else the lead is empty
     first = times[0]
     if first.start > (lead.end() if lead else 0) + 1 or first.date < today:
         return False

@@ -8,6 +8,7 @@ them into fast matchers.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -56,10 +57,14 @@ def _trie(words: set[str]) -> dict:
     return root
 
 
+def _trie_branches(node: dict) -> list[str]:
+    return [re.escape(ch) + _trie_pattern(child) for ch, child in sorted(node.items()) if ch]
+
+
 def _trie_pattern(node: dict) -> str:
     """A regex for the words under `node`; at every step the longer word is tried first."""
     ends = "" in node
-    branches = [re.escape(ch) + _trie_pattern(child) for ch, child in sorted(node.items()) if ch]
+    branches = _trie_branches(node)
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -68,13 +73,17 @@ def _trie_pattern(node: dict) -> str:
     return body
 
 
-def words_alt(words: list[str] | tuple[str, ...], *, latin_whole: bool = False) -> str:
+def words_alt(words: list[str] | tuple[str, ...], *, latin_whole: bool = False, lookahead: bool = False) -> str:
     """A regex matching any of the literal words, the longest one where several fit.
 
     The words are compiled into a trie, so the engine follows one path per
-    position instead of trying every word; a lookahead on the first characters
-    skips most positions at once. With `latin_whole`, ASCII words match as
-    whole words only and in any case (ICU, icu, Icu).
+    position instead of trying every word. Every alternative at the top starts
+    with a literal character: at the start of a pattern, that lets the regex
+    engine skip the positions where no word starts with a fast scan. Where the
+    words come after something else or repeat, `lookahead` puts a lookahead on
+    their first characters in front, which rules out most positions in one
+    step. With `latin_whole`, ASCII words match as whole words only and in any
+    case (ICU, icu, Icu).
     """
     cjk = {w for w in words if w and not (latin_whole and _is_latin(w))}
     latin: set[str] = set()
@@ -82,30 +91,152 @@ def words_alt(words: list[str] | tuple[str, ...], *, latin_whole: bool = False) 
         for w in words:
             if w and _is_latin(w):
                 latin.update({w, w.lower(), w.upper(), w.capitalize()})
-    parts = []
-    if cjk:
-        parts.append(_trie_pattern(_trie(cjk)))
-    if latin:
-        parts.append(rf"(?<![A-Za-z]){_trie_pattern(_trie(latin))}(?![A-Za-z])")
-    return f"(?={first_chars(list(cjk | latin))})(?:" + "|".join(parts) + ")"
+    branches = _trie_branches(_trie(cjk))
+    # a whole Latin word: no letter before its first character, none after its last
+    for ch, child in sorted(_trie(latin).items()):
+        head = re.escape(ch)
+        branches.append(f"{head}(?<![A-Za-z]{head}){_trie_pattern(child)}(?![A-Za-z])")
+    alternation = "(?:" + "|".join(branches) + ")"
+    return f"(?={first_chars(list(cjk | latin))}){alternation}" if lookahead else alternation
 
 
 _META = set(".^$*+?{}[]\\|()")
 # A leading lookbehind without nested groups ("(?<!出)差"): the pattern still starts with the character after it.
 _LOOKBEHIND_RE = re.compile(r"^(?:\(\?<[=!][^()]*\))+")
+_ONE_LOOKBEHIND_RE = re.compile(r"\(\?<([=!])([^()]*)\)")
+_PLAIN_CLASS_RE = re.compile(r"\[([^\]\[\\^-]+)\]")
+
+
+def _syntax(pattern: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of the characters of a pattern that are neither escaped nor in a character class."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            i += 1 if pattern[i + 1 : i + 2] == "^" else 0
+            i += 1 if pattern[i + 1 : i + 2] == "]" else 0  # "[]…]": the first "]" is a member
+        else:
+            yield i, ch
+        i += 1
+
+
+def _has_capture(pattern: str) -> bool:
+    """Whether the pattern has a capturing group: "(…)" or "(?P<name>…)"."""
+    return any(
+        ch == "(" and pattern[i + 1 : i + 2] != "?" or pattern[i : i + 4] == "(?P<" for i, ch in _syntax(pattern)
+    )
+
+
+def _leading_group(pattern: str) -> tuple[list[str], str] | None:
+    """("(?:A|B)rest" →) the top-level alternatives of a leading non-capturing group, and the rest.
+
+    None when the pattern does not start with such a group or the group is repeated ("(?:的)?…").
+    """
+    if not pattern.startswith("(?:"):
+        return None
+    alternatives: list[str] = []
+    depth, start = 0, 3
+    for i, ch in _syntax(pattern):
+        if i < 3:
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif ch == ")":
+            alternatives.append(pattern[start:i])
+            rest = pattern[i + 1 :]
+            return None if rest[:1] in ("?", "*", "+", "{") and rest else (alternatives, rest)
+        elif ch == "|" and not depth:
+            alternatives.append(pattern[start:i])
+            start = i + 1
+    return None
+
+
+def _leading_class(pattern: str) -> str | None:
+    """("[省市县]…" →) the members of a leading character class of plain characters, once only."""
+    m = _PLAIN_CLASS_RE.match(pattern)
+    if m is None or pattern[m.end() : m.end() + 1] in ("?", "*", "+", "{"):
+        return None
+    return m.group(1) if len(set(m.group(1))) == len(m.group(1)) else None
+
+
+def _headed(pattern: str) -> list[tuple[str, str]] | None:
+    """The pattern as alternatives, in order, that each start with a literal character: [(char, regex after it)].
+
+    "(?:年|病)假" → [("年", "假"), ("病", "假")]; "(?<!出)差" → [("差", "(?<!(?:出)差)")]: a leading
+    lookbehind moves past the character, widened by it. None when the pattern does not start that way.
+    """
+    behind = _LOOKBEHIND_RE.match(pattern)
+    if behind is not None:
+        headed = _headed(pattern[behind.end() :])
+        if headed is None:
+            return None
+        out: list[tuple[str, str]] = []
+        for head, tail in headed:
+            esc = re.escape(head)
+            moved = _ONE_LOOKBEHIND_RE.sub(
+                lambda lb, esc=esc: f"(?<{lb.group(1)}(?:{lb.group(2)}){esc})", behind.group(0)
+            )
+            out.append((head, moved + tail))
+        return out
+    group = _leading_group(pattern)
+    if group is not None:
+        alternatives, rest = group
+        out = []
+        for alternative in alternatives:
+            headed = _headed(alternative + rest)
+            if headed is None:
+                return None
+            out += headed
+        return out
+    chars = _leading_class(pattern)
+    if chars is not None:
+        out = []
+        for ch in chars:
+            headed = _headed(ch + pattern[len(chars) + 2 :])
+            if headed is None:
+                return None
+            out += headed
+        return out
+    head, after = pattern[:1], pattern[1:2]
+    if not head or head in _META or (after and after in "?*+{"):
+        return None
+    return [(head, pattern[1:])]
+
+
+def pattern_heads(pattern: str) -> set[str] | None:
+    """The characters every match of `pattern` can start with, when it plainly starts with a literal or a class."""
+    headed = _headed(f"(?:{pattern})")
+    return None if headed is None else {head for head, _ in headed}
 
 
 def patterns_alt(patterns: list[str]) -> str:
-    """A regex alternation of regex patterns (each wrapped in a group).
+    """A regex alternation of regex patterns, matching exactly what "(?:p1)|(?:p2)|…" matches.
 
-    When every pattern starts with a literal character, a lookahead on those
-    characters lets the regex engine skip most positions at once.
+    When every pattern can be written as alternatives that start with a literal
+    character, they are grouped by that character (keeping their order), so the
+    regex engine skips the positions where none starts with a fast scan.
     """
     body = "|".join(f"(?:{p})" for p in patterns)
-    heads = [_LOOKBEHIND_RE.sub("", p)[:1] for p in patterns]
-    if heads and all(heads) and not any(h in _META for h in heads):
-        return f"(?={first_chars(heads)})(?:{body})"
-    return body
+    # (a capturing group would be copied, or numbered differently)
+    headed = [None if _has_capture(p) else _headed(f"(?:{p})") for p in patterns]
+    if not patterns or any(h is None for h in headed):
+        heads = [_LOOKBEHIND_RE.sub("", p)[:1] for p in patterns]
+        if heads and all(heads) and not any(h in _META for h in heads):
+            return f"(?={first_chars(heads)})(?:{body})"
+        return body
+    tails: dict[str, list[str]] = {}
+    for alternatives in headed:
+        for head, tail in alternatives or ():
+            tails.setdefault(head, []).append(tail)
+    return "(?:" + "|".join(re.escape(head) + "(?:" + "|".join(ts) + ")" for head, ts in tails.items()) + ")"
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import re
 
-from bot.parse.lexicon import lexicon, words_alt
+from bot.parse.lexicon import first_chars, lexicon, words_alt
 from bot.parse.numerals import CN_NUM_CHARS, to_int, to_number
 from bot.parse.text import sentences
 
 _prod = lexicon().products
 
-_HEAD = words_alt(_prod["heads"], latin_whole=True)
-_MODIFIER = words_alt(_prod["modifiers"])
+_HEAD = words_alt(_prod["heads"], latin_whole=True, lookahead=True)
+_MODIFIER = words_alt(_prod["modifiers"], lookahead=True)
 _PRODUCT = rf"(?:(?:{_MODIFIER})*(?:{_HEAD}))"
 _PRODUCT_RE = re.compile(_PRODUCT)
 # Numbers start where a run of digits starts (the lookbehinds keep long digit runs linear).
 _QTY = r"(?:(?<!\d)\d{1,7}|(?<![零一二两三四五六七八九十百千万])[零一二两三四五六七八九十百千万]{1,10})"
-_UNIT = words_alt(_prod["units"])
+_UNIT = words_alt(_prod["units"], lookahead=True)
 _QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千万])(?P<qty>{_QTY})(?P<unit>{_UNIT})")
+# Where a count can start: a numeral followed, within the count (at most ten numerals), by a unit.
+# Found with a fast scan; _QTY_UNIT_RE is then tried there only.
+_QTY_START_RE = re.compile(
+    rf"[0-9零一二两三四五六七八九十百千万](?=[0-9零一二两三四五六七八九十百千万]{{0,9}}{first_chars(_prod['units'])})"
+)
 # A product written right before (除颤仪两台) or right after (3台呼吸机) the count.
 _PRODUCT_BEFORE_RE = re.compile(rf"(?:{_PRODUCT})$")
 _PRODUCT_AFTER_RE = re.compile(rf"(?:新的|的)?({_PRODUCT})")
@@ -42,28 +47,34 @@ def find_items(norm: str) -> list[dict[str, object]]:
 def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
     """Items with the position of their count."""
     items: list[tuple[int, dict[str, object]]] = []
-    for m in _QTY_UNIT_RE.finditer(norm):
-        qty = to_int(m.group("qty"))
+    pos = 0  # what _QTY_UNIT_RE.finditer(norm) finds, tried only where a count can start
+    while (start := _QTY_START_RE.search(norm, pos)) is not None:
+        m = _QTY_UNIT_RE.match(norm, start.start())
+        if m is None:
+            pos = start.end()
+            continue
+        s, pos = m.span()
+        qty_text, unit = m.group("qty", "unit")
+        qty = to_int(qty_text)
         if not qty:
             continue
-        unit = m.group("unit")
-        before = _PRODUCT_BEFORE_RE.search(norm, max(0, m.start() - 12), m.start())
-        generic_before = None if before else _generic_before(norm, m.start())
+        before = _PRODUCT_BEFORE_RE.search(norm, max(0, s - 12), s)
+        generic_before = None if before else _generic_before(norm, s)
         if before:
             product = before.group(0)
         elif generic_before:
             product = generic_before
         else:
-            after = _PRODUCT_AFTER_RE.match(norm, m.end()) or _generic_after(norm, m.end())
+            after = _PRODUCT_AFTER_RE.match(norm, pos) or _generic_after(norm, pos)
             if after:
                 product = after.group(1)
-            elif _CJK_RE.match(norm, m.end()) and not _ORPHAN_OK_AFTER_RE.match(norm, m.end()):
+            elif _CJK_RE.match(norm, pos) and not _ORPHAN_OK_AFTER_RE.match(norm, pos):
                 continue  # "两台试用机": counts something that is not a product
             else:
                 product = _orphan_product(norm, m)
                 if product is None:
                     continue
-        items.append((m.start(), {"product": product, "quantity": qty, "unit": unit}))
+        items.append((s, {"product": product, "quantity": qty, "unit": unit}))
     return items
 
 
@@ -131,7 +142,7 @@ _MONEY_RE = re.compile(
     rf"(?P<num>(?<![\d.])\d{{1,12}}(?:\.\d{{1,6}})?"
     rf"|(?<![{CN_NUM_CHARS}])[{_CN_SMALL}]{{1,8}}点[{_CN_SMALL}]{{1,8}}"
     rf"|(?<![{CN_NUM_CHARS}])[{CN_NUM_CHARS}]{{1,12}})"
-    rf"\s*(?P<unit>{words_alt(list(_MONEY_UNITS))})?(?P<yuan>元|块钱?)?(?!火急)"
+    rf"\s*(?P<unit>{words_alt(list(_MONEY_UNITS), lookahead=True)})?(?P<yuan>元|块钱?)?(?!火急)"
 )
 _MONEY_HINT_RE = re.compile("[" + re.escape("".join({u[-1] for u in _MONEY_UNITS})) + "万亿]")
 _BUDGET_WORD_RE = re.compile(words_alt(_prod["budget_words"]))

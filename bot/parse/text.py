@@ -20,14 +20,18 @@ _WIDE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _WIDTH_TABLE) + "
 _WIDE_MAP = {chr(k): chr(v) for k, v in _WIDTH_TABLE.items()}
 
 _MENTION_RE = re.compile(r"\s*[@＠][^\s@＠]{1,30}\s+")
+_MENTION_FIRST = ("@", "＠")
 
 _typos = lexicon().typos
 _TYPO_RE = re.compile(words_alt(list(_typos))) if _typos else None
 
 # Emoji and other pictographs end a clause like punctuation does.
 _SYMBOLS = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u203c\u2049\u2190-\u21ff\u2300-\u23ff"
-_CLAUSE_SEP_RE = re.compile(rf"(?:[,，。!?;；\s【】「」『』…]|:(?!\d)|[{_SYMBOLS}])+")
-_SENTENCE_SEP_RE = re.compile(rf"(?:[。!?;；\n]|[{_SYMBOLS}])+")
+# A run of separators; a colon separates unless a digit follows (10:30). The pattern starts with a
+# character class, so the regex engine finds the separators with a fast scan.
+_CLAUSE_SEP = rf"[,，。!?;；\s【】「」『』…:{_SYMBOLS}](?<!:(?=\d))"
+_CLAUSE_SEP_RE = re.compile(rf"{_CLAUSE_SEP}(?:{_CLAUSE_SEP})*")
+_SENTENCE_SEP_RE = re.compile(rf"[。!?;；\n{_SYMBOLS}]+")
 
 
 @dataclass(slots=True)
@@ -45,15 +49,20 @@ class Prepared:
 
 def prepare(text: str) -> Prepared:
     """Strip a leading @mention and surrounding whitespace; build the normalised twin."""
-    m = _MENTION_RE.match(text)
-    if m:
-        text = text[m.end() :]
+    if text[:1] in _MENTION_FIRST or text[:1].isspace():  # the mention pattern needs one of these first
+        m = _MENTION_RE.match(text)
+        if m:
+            text = text[m.end() :]
     raw = text.strip()
     flat = raw
     for ch in set(_WIDE_RE.findall(raw)):  # faster than str.translate on CJK text
         flat = flat.replace(ch, _WIDE_MAP[ch])
-    norm = _TYPO_RE.sub(lambda mm: _typos[mm.group(0)], flat) if _TYPO_RE is not None else flat
+    norm = _TYPO_RE.sub(_fix_typo, flat) if _TYPO_RE is not None else flat
     return Prepared(raw, flat, norm)
+
+
+def _fix_typo(m: re.Match[str]) -> str:
+    return _typos[m.group()]
 
 
 def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
@@ -62,9 +71,10 @@ def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = N
     out: list[tuple[int, int]] = []
     pos = lo
     for m in sep.finditer(text, lo, hi):
-        if m.start() > pos:
-            out.append((pos, m.start()))
-        pos = m.end()
+        start, end = m.span()
+        if start > pos:
+            out.append((pos, start))
+        pos = end
     if pos < hi:
         out.append((pos, hi))
     return out
@@ -72,6 +82,15 @@ def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = N
 
 def clauses(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     return split_spans(text, _CLAUSE_SEP_RE, lo, hi)
+
+
+def within_clauses(words: list[str]) -> bool:
+    """Whether none of the words holds a character that can separate clauses (a word is one clause).
+
+    Then a match of the words never reaches from one clause into the next, and
+    searching a clause alone finds what a scan of the whole text finds there.
+    """
+    return all(clauses(w) == [(0, len(w))] for w in words)
 
 
 def sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:

@@ -27,47 +27,79 @@ _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 
 _PART_OF_DAY = r"(?:上午|下午|晚上|早上|中午|傍晚|晚|早|一早|凌晨|夜里)?"
 
 # Every time expression starts with one of these characters.
-_TIME_START = r"(?=[0-9一二三四五六七八九十两今明后大下上本这周星礼月午晚中傍])"
-_TIME_RE = re.compile(
-    _TIME_START
-    + "(?:"
-    + "|".join(
-        [
-            # 2026年12月3日, 2026-12-03, 2026/12/3
-            rf"(?P<ymd>(?P<y>\d{{4}})[年./-](?P<ym>\d{{1,2}})[月./-](?P<yd>\d{{1,2}})[日号]?){_PART_OF_DAY}",
-            # 下个月3号
-            rf"(?P<nmd>下个?月(?P<nmd_d>{_DAYNUM})[日号]){_PART_OF_DAY}",
-            # 12月3日, 12月3号, 十二月三日
-            rf"(?P<md>(?P<m>{_DAYNUM})月(?P<d>{_DAYNUM})[日号]?){_PART_OF_DAY}",
-            # 12.3, 12/3 (not 1.5亿, not 3.5%)
-            r"(?P<dot>(?<![\d.])(?P<dm>1[0-2]|0?[1-9])[./](?P<dd>3[01]|[12]\d|0?[1-9])"
-            r"(?![\d%]|\.\d|\s*[万亿wW千kK倍元块个台支盒箱折分米斤吨寸]))" + _PART_OF_DAY,
-            # 3-5个工作日, 3个工作日内
-            rf"(?P<wk>(?:(?P<wk_lo>{_NUM})\s*(?:-|~|到|至)\s*)?(?P<wk_n>{_NUM})个?工作日(?:内|之内|以内)?)",
-            # 3天内, 3天后
-            rf"(?P<nd>(?P<nd_n>{_NUM})(?:天|日)(?P<nd_k>之内|以内|之后|以后|内|后))",
-            # 两周内, 1周后
-            rf"(?P<nw>(?P<nw_n>{_NUM})(?:周|个星期|个礼拜)(?:之内|以内|之后|以后|内|后))",
-            # 明后天, 明后两天, 今明两天 (two-day ranges, split in two by find_times)
-            r"(?P<mh>(?:明后|今明)(?:两)?天)",
-            # 12月底, 1月初
-            rf"(?P<me>(?P<me_m>{_DAYNUM})月(?P<me_k>底|末|初))",
-            # 大后天 … 今晚
-            rf"(?P<rel>大后天|后天|明天|明早|明晚|明日|今天|今日|今晚|今早|今儿){_PART_OF_DAY}",
-            # 下周三, 这周五, 周一, 星期天, 下周
-            r"(?P<wq>下下(?:个)?(?:周|星期|礼拜)|上(?:个)?(?:周|星期|礼拜)|下(?:个)?(?:周|星期|礼拜)"
-            r"|(?:本|这)(?:个)?(?:周|星期|礼拜)|周|星期|礼拜)(?P<wd>[一二三四五六日天])?" + _PART_OF_DAY,
-            # 下月初
-            r"(?P<moi>下个?月初)",
-            # 月底, 下个月, 下月底
-            r"(?P<mo>(?:下个?|本|这个?)?月(?:底|末)|下个?月)",
-            # 8号, 15日
-            rf"(?P<dn>(?<![\d月./-])(?P<dn_d>\d{{1,2}}[日号]|[{_CN_SMALL}]{{1,3}}号))(?![床楼线位机院室])",
-            r"(?P<pod>上午|下午|晚上|早上|中午|傍晚)",
-        ]
-    )
-    + ")"
+_TIME_START = "0123456789一二三四五六七八九十两今明后大下上本这周星礼月午晚中傍"
+_DIGITS = "0123456789"
+_NUM_START = _DIGITS + _CN_SMALL + "百零"
+
+# The rules in order of preference, each with the characters it can start with. Where several
+# match at one place, the first wins.
+_TIME_RULES: list[tuple[str, str]] = [
+    # 2026年12月3日, 2026-12-03, 2026/12/3
+    (
+        _DIGITS,
+        rf"(?P<ymd>(?P<y>\d{{4}})[年./-](?P<ym>\d{{1,2}})[月./-](?P<yd>\d{{1,2}})[日号]?){_PART_OF_DAY}",
+    ),
+    # 下个月3号
+    ("下", rf"(?P<nmd>下个?月(?P<nmd_d>{_DAYNUM})[日号]){_PART_OF_DAY}"),
+    # 12月3日, 12月3号, 十二月三日
+    (_DIGITS + _CN_SMALL, rf"(?P<md>(?P<m>{_DAYNUM})月(?P<d>{_DAYNUM})[日号]?){_PART_OF_DAY}"),
+    # 12.3, 12/3 (not 1.5亿, not 3.5%)
+    (
+        _DIGITS,
+        r"(?P<dot>(?<![\d.])(?P<dm>1[0-2]|0?[1-9])[./](?P<dd>3[01]|[12]\d|0?[1-9])"
+        r"(?![\d%]|\.\d|\s*[万亿wW千kK倍元块个台支盒箱折分米斤吨寸]))" + _PART_OF_DAY,
+    ),
+    # 3-5个工作日, 3个工作日内
+    (_NUM_START, rf"(?P<wk>(?:(?P<wk_lo>{_NUM})\s*(?:-|~|到|至)\s*)?(?P<wk_n>{_NUM})个?工作日(?:内|之内|以内)?)"),
+    # 3天内, 3天后
+    (_NUM_START, rf"(?P<nd>(?P<nd_n>{_NUM})(?:天|日)(?P<nd_k>之内|以内|之后|以后|内|后))"),
+    # 两周内, 1周后
+    (_NUM_START, rf"(?P<nw>(?P<nw_n>{_NUM})(?:周|个星期|个礼拜)(?:之内|以内|之后|以后|内|后))"),
+    # 明后天, 明后两天, 今明两天 (two-day ranges, split in two by find_times)
+    ("明今", r"(?P<mh>(?:明后|今明)(?:两)?天)"),
+    # 12月底, 1月初
+    (_DIGITS + _CN_SMALL, rf"(?P<me>(?P<me_m>{_DAYNUM})月(?P<me_k>底|末|初))"),
+    # 大后天 … 今晚
+    ("大后明今", rf"(?P<rel>大后天|后天|明天|明早|明晚|明日|今天|今日|今晚|今早|今儿){_PART_OF_DAY}"),
+    # 下周三, 这周五, 周一, 星期天, 下周
+    (
+        "下上本这周星礼",
+        r"(?P<wq>下下(?:个)?(?:周|星期|礼拜)|上(?:个)?(?:周|星期|礼拜)|下(?:个)?(?:周|星期|礼拜)"
+        r"|(?:本|这)(?:个)?(?:周|星期|礼拜)|周|星期|礼拜)(?P<wd>[一二三四五六日天])?" + _PART_OF_DAY,
+    ),
+    # 下月初
+    ("下", r"(?P<moi>下个?月初)"),
+    # 月底, 下个月, 下月底
+    ("下本这月", r"(?P<mo>(?:下个?|本|这个?)?月(?:底|末)|下个?月)"),
+    # 8号, 15日
+    (
+        _DIGITS + _CN_SMALL,
+        rf"(?P<dn>(?<![\d月./-])(?P<dn_d>\d{{1,2}}[日号]|[{_CN_SMALL}]{{1,3}}号))(?![床楼线位机院室])",
+    ),
+    ("上下晚早中傍", r"(?P<pod>上午|下午|晚上|早上|中午|傍晚)"),
+]
+# The rules that start with a number and those that start with a word, each in order: at a
+# numeral only the first are tried, elsewhere only the second.
+_NUMERALS = _DIGITS + _CN_SMALL
+_NUMBER_RULES_RE = re.compile("|".join(pattern for starts, pattern in _TIME_RULES if set(starts) & set(_NUMERALS)))
+_WORD_RULES_RE = re.compile("|".join(pattern for starts, pattern in _TIME_RULES if not set(starts) & set(_NUMERALS)))
+# The text is scanned for the characters a rule can start with. A number that starts a time
+# expression is at most six characters long and is followed by one of the characters below (月, 天,
+# 号, 个工作日, 年, 12.3, 3-5 …): a numeral followed by anything else is passed over at once (一下, 3台).
+_STARTS = "".join(ch for ch in _TIME_START if any(ch in starts for starts, _ in _TIME_RULES))
+_TIME_START_RE = re.compile(
+    f"[{_STARTS}]"
+    rf"(?:(?<![{_NUMERALS}])|(?=[\d{_CN_SMALL}百零]{{0,5}}[年./\-月\s~到至个工天日周号]))"
 )
+
+
+# The rule that matched, from the last group the match closed: every rule's group encloses its own
+# inner groups, except the weekday that may follow 下周/周 (下周三).
+_RULE_OF_GROUP: dict[str | None, str] = {
+    name: name
+    for name in ("ymd", "nmd", "md", "dot", "wk", "nd", "nw", "mh", "me", "rel", "wq", "moi", "mo", "dn", "pod")
+}
+_RULE_OF_GROUP["wd"] = "wq"
 
 
 @dataclass(slots=True)
@@ -77,6 +109,17 @@ class TimeMention:
     kind: str  # which rule matched: ymd, md, dot, wk, nd, nw, rel, week, mo, dn, pod
     date: date
     week_qualified: bool = False  # 本周X/下周X (a following bare 周X belongs to the same week)
+
+
+_DAY_STEPS = {n: timedelta(days=n) for n in range(-63, 64)}
+_REL_OFFSET = {"大": 3, "后": 2, "明": 1}  # 大后天, 后天, 明天/明早 …; 今天/今晚 … are 0
+_WEEK_OFFSET = {"上": -7, "本": 0, "这": 0}  # 下 and 下下 below
+
+
+def _plus_days(d: date, n: int) -> date:
+    """d + n days (the common small steps are made once)."""
+    step = _DAY_STEPS.get(n)
+    return d + (step if step is not None else timedelta(days=n))
 
 
 def _last_day(year: int, month: int) -> date:
@@ -118,112 +161,111 @@ def nearest_day(today: date, day: int) -> date | None:
 
 def week_day(today: date, qualifier: str, weekday: int | None) -> date:
     """本周X/下周X/bare 周X; Friday when the weekday is left out."""
-    monday = today - timedelta(days=today.weekday())
-    q = qualifier
-    if q.startswith("下下"):
-        offset = 14
-    elif q.startswith("下"):
-        offset = 7
-    elif q.startswith("上"):
-        offset = -7
-    elif q.startswith(("本", "这")):
-        offset = 0
+    head = qualifier[:1]
+    if head == "下":
+        offset = 14 if qualifier[1:2] == "下" else 7
+    elif head in _WEEK_OFFSET:
+        offset = _WEEK_OFFSET[head]
     else:  # bare 周X: the first such day on or after today
         assert weekday is not None
-        return today + timedelta(days=(weekday - today.weekday()) % 7)
-    return monday + timedelta(days=offset + (4 if weekday is None else weekday))
+        return _plus_days(today, (weekday - today.weekday()) % 7)
+    return _plus_days(today, offset + (4 if weekday is None else weekday) - today.weekday())
 
 
 def find_times(text: str, today: date, calendar: WorkCalendar, lo: int = 0, hi: int | None = None) -> list[TimeMention]:
     """Every time expression in text[lo:hi], resolved, in order."""
     hi = len(text) if hi is None else hi
     out: list[TimeMention] = []
-    for m in _TIME_RE.finditer(text, lo, hi):
-        if m.group("mh"):
-            first = 0 if m.group("mh").startswith("今") else 1
-            out.append(TimeMention(m.start(), m.start() + 1, "rel", today + timedelta(days=first)))
-            out.append(TimeMention(m.start() + 1, m.end(), "rel", today + timedelta(days=first + 1)))
+    pos = lo
+    while (start := _TIME_START_RE.search(text, pos, hi)) is not None:
+        i = start.start()
+        m = (_NUMBER_RULES_RE if text[i] in _NUMERALS else _WORD_RULES_RE).match(text, i, hi)
+        if m is None:
+            pos = i + 1
             continue
-        resolved = _resolve(m, today, calendar)
+        s, pos = m.span()
+        rule = _RULE_OF_GROUP[m.lastgroup]
+        if rule == "mh":
+            first = 0 if text[s] == "今" else 1  # 今明两天 / 明后天
+            out.append(TimeMention(s, s + 1, "rel", _plus_days(today, first)))
+            out.append(TimeMention(s + 1, pos, "rel", _plus_days(today, first + 1)))
+            continue
+        resolved = _resolve(m, rule, today, calendar)
         if resolved is not None:
             kind, d, qualified = resolved
-            out.append(TimeMention(m.start(), m.end(), kind, d, qualified))
+            out.append(TimeMention(s, pos, kind, d, qualified))
     return out
 
 
-def _resolve(m: re.Match[str], today: date, calendar: WorkCalendar) -> tuple[str, date, bool] | None:
+def _resolve(m: re.Match[str], rule: str, today: date, calendar: WorkCalendar) -> tuple[str, date, bool] | None:
     g = m.group
-    if g("ymd"):
-        d = _safe_date(int(g("y")), int(g("ym")), int(g("yd")))
-        return ("ymd", d, False) if d else None
-    if g("me"):
-        month = to_int(g("me_m"))
-        if not month or not 1 <= month <= 12:
-            return None
-        first_day = nearest_month_day(today, month, 1)
-        assert first_day is not None
-        if g("me_k") == "初":
-            return "md", first_day, False
-        return "md", _last_day(first_day.year, month), False
-    if g("nmd"):
-        day = to_int(g("nmd_d"))
-        y, mo = _add_months(today, 1)
-        d = _safe_date(y, mo, day) if day else None
-        return ("md", d, False) if d else None
-    if g("md"):
-        month, day = to_int(g("m")), to_int(g("d"))
-        d = nearest_month_day(today, month, day) if month and day else None
-        return ("md", d, False) if d else None
-    if g("dot"):
-        d = nearest_month_day(today, int(g("dm")), int(g("dd")))
-        return ("dot", d, False) if d else None
-    if g("wk"):
-        n = to_int(g("wk_n"))
-        if n is None or n > 366:
-            return None
-        return "wk", calendar.add_workdays(today, n), False
-    if g("nd"):
-        n = to_int(g("nd_n"))
-        if n is None or n > 3660:
-            return None
-        return "nd", today + timedelta(days=n), False
-    if g("nw"):
-        n = to_int(g("nw_n"))
-        if n is None or n > 520:
-            return None
-        return "nw", today + timedelta(days=7 * n), False
-    if g("rel"):
-        word = g("rel")
-        if word.startswith("大后"):
-            offset = 3
-        elif word.startswith("后"):
-            offset = 2
-        elif word.startswith("明"):
-            offset = 1
-        else:
-            offset = 0
-        return "rel", today + timedelta(days=offset), False
-    if g("wq") is not None:
-        qualifier, wd = g("wq"), g("wd")
+    # the most common rules first
+    if rule == "rel":
+        return "rel", _plus_days(today, _REL_OFFSET.get(m.string[m.start()], 0)), False
+    if rule == "wq":
+        qualifier, wd = g("wq", "wd")
         bare = qualifier in ("周", "星期", "礼拜")
         if bare and not wd:
             return None  # 周会, 周末, 一周: not a day
         weekday = _WEEKDAYS[wd] if wd else None
         return "week", week_day(today, qualifier, weekday), not bare
-    if g("moi"):
+    if rule == "ymd":
+        year, month, day = g("y", "ym", "yd")
+        d = _safe_date(int(year), int(month), int(day))
+        return ("ymd", d, False) if d else None
+    if rule == "me":
+        month_text, end_word = g("me_m", "me_k")
+        month = to_int(month_text)
+        if not month or not 1 <= month <= 12:
+            return None
+        first_day = nearest_month_day(today, month, 1)
+        assert first_day is not None
+        if end_word == "初":
+            return "md", first_day, False
+        return "md", _last_day(first_day.year, month), False
+    if rule == "nmd":
+        day = to_int(g("nmd_d"))
+        y, mo = _add_months(today, 1)
+        d = _safe_date(y, mo, day) if day else None
+        return ("md", d, False) if d else None
+    if rule == "md":
+        month_text, day_text = g("m", "d")
+        month, day = to_int(month_text), to_int(day_text)
+        d = nearest_month_day(today, month, day) if month and day else None
+        return ("md", d, False) if d else None
+    if rule == "dot":
+        month_text, day_text = g("dm", "dd")
+        d = nearest_month_day(today, int(month_text), int(day_text))
+        return ("dot", d, False) if d else None
+    if rule == "wk":
+        n = to_int(g("wk_n"))
+        if n is None or n > 366:
+            return None
+        return "wk", calendar.add_workdays(today, n), False
+    if rule == "nd":
+        n = to_int(g("nd_n"))
+        if n is None or n > 3660:
+            return None
+        return "nd", _plus_days(today, n), False
+    if rule == "nw":
+        n = to_int(g("nw_n"))
+        if n is None or n > 520:
+            return None
+        return "nw", _plus_days(today, 7 * n), False
+    if rule == "moi":
         y, mo = _add_months(today, 1)
         return "mo", date(y, mo, 1), False
-    if g("mo"):
+    if rule == "mo":
         word = g("mo")
         if word.startswith("下"):
             y, mo = _add_months(today, 1)
             return "mo", _last_day(y, mo), False
         return "mo", _last_day(today.year, today.month), False
-    if g("dn"):
+    if rule == "dn":
         day = to_int(g("dn_d")[:-1])
         d = nearest_day(today, day) if day else None
         return ("dn", d, False) if d else None
-    if g("pod"):
+    if rule == "pod":
         return "pod", today, False
     return None  # pragma: no cover
 
