@@ -10,6 +10,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 from bot.parse.entities import Found
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
@@ -108,12 +109,8 @@ _REPORTED_RE = re.compile(words_alt(_f["reported"]))
 _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
-    patterns_alt(
-        [
-            r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)",
-            r"(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)",
-        ]
-    )
+    r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)"
+    r"|(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)"
 )
 
 
@@ -415,15 +412,22 @@ def leave_dates(
 
 
 _NAME_PREFIXES = "".join(_people["name_prefixes"])
-_SURNAMES_ALT = words_alt(_people["surnames"].split(), lookahead=True)
 _HANDOVER_STOP = set(_f["handover_stop"])
 _NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有")
-_HANDOVER_BEFORE_RE = re.compile(
-    rf"(?:{words_alt(_f['handover_before'])})(?P<name>[{_NAME_PREFIXES}][\u4e00-\u9fff]"
-    rf"|(?:{_SURNAMES_ALT})[\u4e00-\u9fff]{{1,2}})"
-)
-_HANDOVER_AFTER_RE = re.compile(rf"(?:{words_alt(_f['handover_after'])})")
-_NAME_BEFORE_RE = re.compile(rf"(?:[{_NAME_PREFIXES}][\u4e00-\u9fff]|(?:{_SURNAMES_ALT})[\u4e00-\u9fff]{{1,2}})$")
+
+
+@cache
+def _handover_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(word + name, word after a name, name at the end), compiled on first use: only a leave
+    message needs them, and the surnames make them the slowest patterns to compile."""
+    surnames = words_alt(_people["surnames"].split(), lookahead=True)
+    before = re.compile(
+        rf"(?:{words_alt(_f['handover_before'])})(?P<name>[{_NAME_PREFIXES}][\u4e00-\u9fff]"
+        rf"|(?:{surnames})[\u4e00-\u9fff]{{1,2}})"
+    )
+    after = re.compile(rf"(?:{words_alt(_f['handover_after'])})")
+    name_before = re.compile(rf"(?:[{_NAME_PREFIXES}][\u4e00-\u9fff]|(?:{surnames})[\u4e00-\u9fff]{{1,2}})$")
+    return before, after, name_before
 
 
 def _clean_name(name: str) -> str | None:
@@ -441,19 +445,20 @@ def _clean_name(name: str) -> str | None:
 
 def handover(p: Prepared) -> str | None:
     norm = p.norm
-    for m in _HANDOVER_BEFORE_RE.finditer(norm):
+    handover_before_re, handover_after_re, name_before_re = _handover_patterns()
+    for m in handover_before_re.finditer(norm):
         name = _clean_name(m.group("name"))
         if name:
             s = m.start("name")
             return p.flat[s : s + len(name)]
-    for m in _HANDOVER_AFTER_RE.finditer(norm):
-        g = _NAME_BEFORE_RE.search(norm, max(0, m.start() - 3), m.start())
+    for m in handover_after_re.finditer(norm):
+        g = name_before_re.search(norm, max(0, m.start() - 3), m.start())
         if g:
             text = g.group(0)
             # prefer the shortest tail that is a name (跟王磊交接 → 王磊, not 跟王磊)
             for k in range(len(text) - 2, -1, -1):
                 cand = text[k:]
-                if _NAME_BEFORE_RE.fullmatch(cand) and len(cand) >= 2:
+                if name_before_re.fullmatch(cand) and len(cand) >= 2:
                     if cand in _HANDOVER_STOP:
                         break
                     return p.flat[m.start() - len(cand) : m.start()]

@@ -167,6 +167,12 @@ def _leading_class(pattern: str) -> str | None:
     return m.group(1) if len(set(m.group(1))) == len(m.group(1)) else None
 
 
+def _after_head(lookbehinds: str, head: str) -> str:
+    """Lookbehinds that held before `head`, to be checked right after it: "(?<!出)" → "(?<!(?:出)差)"."""
+    esc = re.escape(head)
+    return _ONE_LOOKBEHIND_RE.sub(lambda lb: f"(?<{lb.group(1)}(?:{lb.group(2)}){esc})", lookbehinds)
+
+
 def _headed(pattern: str) -> list[tuple[str, str]] | None:
     """The pattern as alternatives, in order, that each start with a literal character: [(char, regex after it)].
 
@@ -178,14 +184,7 @@ def _headed(pattern: str) -> list[tuple[str, str]] | None:
         headed = _headed(pattern[behind.end() :])
         if headed is None:
             return None
-        out: list[tuple[str, str]] = []
-        for head, tail in headed:
-            esc = re.escape(head)
-            moved = _ONE_LOOKBEHIND_RE.sub(
-                lambda lb, esc=esc: f"(?<{lb.group(1)}(?:{lb.group(2)}){esc})", behind.group(0)
-            )
-            out.append((head, moved + tail))
-        return out
+        return [(head, _after_head(behind.group(0), head) + tail) for head, tail in headed]
     group = _leading_group(pattern)
     if group is not None:
         alternatives, rest = group
@@ -211,10 +210,14 @@ def _headed(pattern: str) -> list[tuple[str, str]] | None:
     return [(head, pattern[1:])]
 
 
-def pattern_heads(pattern: str) -> set[str] | None:
-    """The characters every match of `pattern` can start with, when it plainly starts with a literal or a class."""
-    headed = _headed(f"(?:{pattern})")
-    return None if headed is None else {head for head, _ in headed}
+_PLAIN_RE = re.compile(r"[^.^$*+?{}\[\]\\|()]+")  # a literal word: no regex syntax at all
+
+
+def _headed_pattern(pattern: str) -> list[tuple[str, str]] | None:
+    """_headed for a whole pattern of a list; None when it has a capturing group (it would be copied)."""
+    if _PLAIN_RE.fullmatch(pattern):
+        return [(pattern[0], pattern[1:])]
+    return None if _has_capture(pattern) else _headed(f"(?:{pattern})")
 
 
 def patterns_alt(patterns: list[str]) -> str:
@@ -222,11 +225,12 @@ def patterns_alt(patterns: list[str]) -> str:
 
     When every pattern can be written as alternatives that start with a literal
     character, they are grouped by that character (keeping their order), so the
-    regex engine skips the positions where none starts with a fast scan.
+    regex engine skips the positions where none starts with a fast scan; where
+    that would copy too much of the patterns, a lookahead on those characters
+    does a similar job.
     """
     body = "|".join(f"(?:{p})" for p in patterns)
-    # (a capturing group would be copied, or numbered differently)
-    headed = [None if _has_capture(p) else _headed(f"(?:{p})") for p in patterns]
+    headed = [_headed_pattern(p) for p in patterns]
     if not patterns or any(h is None for h in headed):
         heads = [_LOOKBEHIND_RE.sub("", p)[:1] for p in patterns]
         if heads and all(heads) and not any(h in _META for h in heads):
@@ -236,7 +240,10 @@ def patterns_alt(patterns: list[str]) -> str:
     for alternatives in headed:
         for head, tail in alternatives or ():
             tails.setdefault(head, []).append(tail)
-    return "(?:" + "|".join(re.escape(head) + "(?:" + "|".join(ts) + ")" for head, ts in tails.items()) + ")"
+    grouped = "(?:" + "|".join(re.escape(head) + "(?:" + "|".join(ts) + ")" for head, ts in tails.items()) + ")"
+    if len(grouped) > 3 * len(body):  # so many copies cost more to compile than the fast scan saves
+        return f"(?={first_chars(list(tails))})(?:{body})"
+    return grouped
 
 
 @dataclass(frozen=True)

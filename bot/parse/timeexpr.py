@@ -78,15 +78,19 @@ _TIME_RULES: list[tuple[str, str]] = [
     ),
     ("上下晚早中傍", r"(?P<pod>上午|下午|晚上|早上|中午|傍晚)"),
 ]
-# The rules that start with a number and those that start with a word, each in order: at a
-# numeral only the first are tried, elsewhere only the second.
+# For each character a time expression starts with, the rules that can start with it, in order;
+# the numerals share one pattern (the rules for digits only fail at once on 一, 二 …).
 _NUMERALS = _DIGITS + _CN_SMALL
-_NUMBER_RULES_RE = re.compile("|".join(pattern for starts, pattern in _TIME_RULES if set(starts) & set(_NUMERALS)))
-_WORD_RULES_RE = re.compile("|".join(pattern for starts, pattern in _TIME_RULES if not set(starts) & set(_NUMERALS)))
-# The text is scanned for the characters a rule can start with. A number that starts a time
-# expression is at most six characters long and is followed by one of the characters below (月, 天,
-# 号, 个工作日, 年, 12.3, 3-5 …): a numeral followed by anything else is passed over at once (一下, 3台).
 _STARTS = "".join(ch for ch in _TIME_START if any(ch in starts for starts, _ in _TIME_RULES))
+_NUMBER_RULES_RE = re.compile("|".join(pattern for starts, pattern in _TIME_RULES if set(starts) & set(_NUMERALS)))
+_RULES_AT: dict[str, re.Pattern[str]] = {
+    ch: _NUMBER_RULES_RE if ch in _NUMERALS else re.compile("|".join(p for starts, p in _TIME_RULES if ch in starts))
+    for ch in _STARTS
+}
+# The text is scanned for those characters, and at each one only its own rules are tried. A number
+# that starts a time expression is at most six characters long and is followed by one of the
+# characters below (月, 天, 号, 个工作日, 年, 12.3, 3-5 …): a numeral followed by anything else is
+# passed over at once (一下, 3台).
 _TIME_START_RE = re.compile(
     f"[{_STARTS}]"
     rf"(?:(?<![{_NUMERALS}])|(?=[\d{_CN_SMALL}百零]{{0,5}}[年./\-月\s~到至个工天日周号]))"
@@ -169,6 +173,7 @@ def week_day(today: date, qualifier: str, weekday: int | None) -> date:
     else:  # bare 周X: the first such day on or after today
         assert weekday is not None
         return _plus_days(today, (weekday - today.weekday()) % 7)
+    # from today back to its Monday, then on to the day of the week meant
     return _plus_days(today, offset + (4 if weekday is None else weekday) - today.weekday())
 
 
@@ -179,7 +184,7 @@ def find_times(text: str, today: date, calendar: WorkCalendar, lo: int = 0, hi: 
     pos = lo
     while (start := _TIME_START_RE.search(text, pos, hi)) is not None:
         i = start.start()
-        m = (_NUMBER_RULES_RE if text[i] in _NUMERALS else _WORD_RULES_RE).match(text, i, hi)
+        m = _RULES_AT[text[i]].match(text, i, hi)
         if m is None:
             pos = i + 1
             continue
