@@ -71,22 +71,6 @@ def robot_xml(text: str, userid: str, name: str, chat_id: str, msgid: str, webho
     )
 
 
-def _open_reply(cipher: Any, body: bytes) -> str:
-    from defusedxml.ElementTree import fromstring
-
-    if not body.strip():
-        return ""
-    root = fromstring(body)
-    plain = cipher.open(
-        root.findtext("Encrypt") or "",
-        root.findtext("MsgSignature") or "",
-        root.findtext("TimeStamp") or "",
-        root.findtext("Nonce") or "",
-    )
-    inner = fromstring(plain.encode())
-    return inner.findtext("Markdown/Content") or inner.findtext("Text/Content") or ""
-
-
 def _post_contents(payloads: list[dict[str, Any]]) -> list[str]:
     out = []
     for p in payloads:
@@ -105,6 +89,7 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render import Renderer
     from bot.runtime import credentials, prepare_database
     from bot.wecom.crypto import CallbackCipher
+    from bot.wecom.inbound import open_robot_reply
 
     engine = prepare_database(settings)
     creds = credentials(settings, engine)
@@ -148,7 +133,7 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     if status != 200:
         print(f"refused: HTTP {status} {reply_body.decode(errors='replace')}", file=sys.stderr)
         return 1
-    reply = _open_reply(cipher, reply_body)
+    reply = open_robot_reply(cipher, reply_body)
     out = Renderer(settings.tz, plain=True).render(
         "cli/say.txt.j2", name=name, reply=reply, posts=_post_contents(posts)
     )

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
-from defusedxml.ElementTree import fromstring
 from sqlmodel import Session, select
 
 from bot.models import SimPost
 from bot.render import Renderer
 from bot.runtime import build_runtime
 from bot.settings import settings_from_dict
+from bot.wecom.inbound import open_robot_reply
 
 
 class SimClock:
@@ -86,10 +86,7 @@ def run_demo(out: TextIO, directory: Path | None = None) -> int:
         body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
         resp = service.receive({"msg_signature": sig, "timestamp": ts, "nonce": nonce}, body)
         if resp.body:
-            root = fromstring(resp.body)
-            plain = cipher.open(root.findtext("Encrypt") or "", root.findtext("MsgSignature") or "",
-                                root.findtext("TimeStamp") or "", root.findtext("Nonce") or "")  # fmt: skip
-            reply = fromstring(plain.encode()).findtext("Markdown/Content") or ""
+            reply = open_robot_reply(cipher, resp.body)
             lines.append({"at": clock.now, "who": "bot", "to": names.get(user, user), "text": reply})
         group_posts()
     out.write(render.render("cli/demo.txt.j2", lines=lines, day=script["day"], workdir=str(workdir)) + "\n")

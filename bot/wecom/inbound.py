@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
-from bot.wecom.crypto import Refusal
+from bot.wecom.crypto import CallbackCipher, Refusal
 
 ROBOT = "robot"
 AIBOT = "aibot"
@@ -218,3 +218,21 @@ def read_aibot(plaintext: str, bot_names: tuple[str, ...]) -> Message:
 
 def read_message(mode: str, plaintext: str, bot_names: tuple[str, ...]) -> Message:
     return read_robot(plaintext, bot_names) if mode == ROBOT else read_aibot(plaintext, bot_names)
+
+
+def open_robot_reply(cipher: CallbackCipher, body: bytes) -> str:
+    """The content of a sealed robot reply (markdown or text); '' for an empty 200.
+
+    What `frontline say` and the demo do with the bot's answer, as WeCom would.
+    """
+    if not body.strip():
+        return ""
+    root = parse_xml(body)
+    plain = cipher.open(
+        root.findtext("Encrypt") or "",
+        root.findtext("MsgSignature") or "",
+        root.findtext("TimeStamp") or "",
+        root.findtext("Nonce") or "",
+    )
+    inner = parse_xml(plain.encode())
+    return inner.findtext("Markdown/Content") or inner.findtext("Text/Content") or ""
