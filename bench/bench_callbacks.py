@@ -2,10 +2,12 @@
 """Callback load benchmark: Frontline against a public peer bot server (wecom-bot-svr 0.3.4).
 
     python bench/bench_callbacks.py [--seconds 8] [--conns 1,8,32] [--repeat 1]
-                                    [--only peer|frontline] [--skip-peer]
+                                    [--only peer|frontline] [--skip-peer] [--floor]
 
 Both servers run under gunicorn with the same settings (gthread, 2 workers x 8 threads,
-keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  The load
+keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  With --floor a third server
+runs too: Frontline's own edge doing only the peer's job (bench/floor_app.py), which shows
+what the HTTP server and the cipher cost, and so what Frontline's own work costs.  The load
 comes from separate client processes (so the client does not share the server's GIL):
 signed, AES-encrypted group-robot text callbacks with unique msgids, all built before
 the timed window, sent as raw pre-built request bytes over keep-alive HTTP/1.1
@@ -56,6 +58,7 @@ PAYLOAD = "@前线助手 今天拜访了市一院设备科王主任，确认下�
 PEER_VENV = REPO / "bench" / ".peer-venv"
 PEER_REQS = ["wecom-bot-svr==0.3.4", "gunicorn"]
 FRONTLINE_BIN = REPO / ".venv" / "bin" / "frontline"
+GUNICORN_BIN = REPO / ".venv" / "bin" / "gunicorn"
 MAX_SECONDS, MAX_CONNS = 120, 256
 WORKERS, THREADS = 2, 8  # `frontline serve`'s defaults; the peer gets the same
 PER_CONN_RATE_CAP = 3000  # one keep-alive connection on loopback never exceeds this (sizes the pool)
@@ -597,6 +600,22 @@ team:
     return path
 
 
+def gunicorn_settings(port: int) -> list[str]:
+    """What `frontline serve` sets, for the servers the bench starts with gunicorn's own command."""
+    return [
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(WORKERS),
+        "--threads",
+        str(THREADS),
+        "--keep-alive",
+        "30",
+        "--worker-class",
+        "gthread",
+    ]
+
+
 @contextlib.contextmanager
 def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterator[Server]:
     port = free_port()
@@ -618,28 +637,17 @@ def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterato
             str(THREADS),
             "--no-scheduler",
         ]
+    elif name == "floor":
+        env.update(FLOOR_TOKEN=crypt.token, FLOOR_AES_KEY=crypt.aes_key, PYTHONPATH=str(REPO))
+        bench_dir = str(REPO / "bench")
+        cmd = [str(GUNICORN_BIN), *gunicorn_settings(port), "--preload", "--chdir", bench_dir, "floor_app:app"]
     else:
         gunicorn = ensure_peer_venv()
         app_dir = tmp / "peer"
         app_dir.mkdir(exist_ok=True)
         (app_dir / "peer_app.py").write_text(PEER_APP, encoding="utf-8")
         env.update(WX_BOT_TOKEN=crypt.token, WX_BOT_AES_KEY=crypt.aes_key, WX_BOT_CORP_ID="", WX_BOT_KEY="bench")
-        cmd = [
-            str(gunicorn),
-            "--bind",
-            f"{HOST}:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            str(THREADS),
-            "--keep-alive",
-            "30",
-            "--worker-class",
-            "gthread",
-            "--chdir",
-            str(app_dir),
-            "peer_app:app",
-        ]
+        cmd = [str(gunicorn), *gunicorn_settings(port), "--chdir", str(app_dir), "peer_app:app"]
     server = start_server(name, cmd, env, port, tmp / f"{name}.log", tmp)
     try:
         yield server
@@ -704,6 +712,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--only", choices=["peer", "frontline"], help="benchmark one server only")
     ap.add_argument("--skip-peer", action="store_true", help="same as --only frontline")
     ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run Frontline's edge doing only the peer's job (bench/floor_app.py): the HTTP server + cipher cost",
+    )
+    ap.add_argument(
         "--sqlite-synchronous",
         choices=["FULL", "NORMAL"],
         default="FULL",
@@ -729,6 +742,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if a.only == "peer" and a.skip_peer:
         ap.error("--only peer contradicts --skip-peer")
     a.targets = [a.only] if a.only else (["frontline"] if a.skip_peer else ["frontline", "peer"])
+    if a.floor:
+        a.targets.append("floor")
     return a
 
 
@@ -737,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     SQLITE_SYNCHRONOUS = args.sqlite_synchronous
     crypt = PeerCrypt("bench-" + uuid.uuid4().hex[:12], new_aes_key(), "")
-    expect = {"peer": "收到", "frontline": None}
+    expect = {"peer": "收到", "floor": "收到", "frontline": None}
     table: dict[tuple[str, int], RunResult] = {}
     memory: dict[str, list[tuple[int, int | None, int]]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
@@ -787,6 +802,14 @@ def main(argv: list[str] | None = None) -> int:
             f, p = table.get(("frontline", conns)), table.get(("peer", conns))
             if f and p and p.rate:
                 print(f"ratio frontline/peer at {conns} conns: {f.rate / p.rate:.2f}")
+    if "frontline" in args.targets and "floor" in args.targets:
+        for conns in args.conn_list:
+            f, fl = table.get(("frontline", conns)), table.get(("floor", conns))
+            if f and fl:
+                print(
+                    f"frontline's own work at {conns} conns (server cpu over the floor's): "
+                    f"{f.server_cpu_ms - fl.server_cpu_ms:.2f} ms/cb"
+                )
     return 0
 
 
