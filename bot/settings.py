@@ -307,6 +307,32 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     return Settings(**{**settings.__dict__, "database_url": db_url, "source": str(cfg) if cfg else ""})
 
 
+def _with_driver(url: str) -> str:
+    """The URL with a driver SQLAlchemy can load, or a ConfigError that says what to install.
+
+    PostgreSQL URLs without a driver (postgresql://, and postgres:// as hosting services
+    write them) get psycopg, the driver of the `postgres` extra; SQLAlchemy would pick psycopg2.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            url = "postgresql+psycopg://" + url[len(bare) :]
+    try:
+        dialect = make_url(url).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ConfigError("database.url", "unknown database (use sqlite:/// or postgresql+psycopg://)") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        hint = ""
+        if dialect.name == "postgresql":
+            hint = " (pip install -e '.[postgres]')" if dialect.driver == "psycopg" else " (use postgresql+psycopg://)"
+        raise ConfigError("database.url", f"the driver {exc.name or dialect.driver} is not installed{hint}") from None
+    return url
+
+
 def anchor_sqlite(url: str, base: Path) -> str:
     """A relative SQLite path in config.yaml is relative to that file, so every command finds the same database."""
     prefix = "sqlite:///"
@@ -350,6 +376,7 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
     db_url = _str(db.get("url") or "sqlite:///frontline.db", "database.url")
     if "://" not in db_url:
         raise ConfigError("database.url", f"not a database URL: {db_url!r}")
+    db_url = _with_driver(db_url)
     sqlite_sync = _str(db.get("sqlite_synchronous") or "FULL", "database.sqlite_synchronous").upper()
     if sqlite_sync not in ("FULL", "NORMAL"):
         raise ConfigError("database.sqlite_synchronous", f"must be FULL or NORMAL, got {sqlite_sync!r}")

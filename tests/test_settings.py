@@ -59,6 +59,8 @@ def test_frontline_config_names_the_file(tmp_path: Path) -> None:
         ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
         ("calendar: {holidays: [2026-13-01]}\n", "calendar.holidays[0]", "malformed date"),
         ("wecom: [1, 2\n", "config", "not valid YAML"),
+        ("database: {url: 'oracle+nodriver://u@h/db'}\n", "database.url", "unknown database"),
+        ("database: {url: 'postgresql+psycopg2://u@h/db'}\n", "database.url", "use postgresql+psycopg://"),
     ],
 )
 def test_a_bad_config_stops_with_one_line_and_exit_code_2(
@@ -74,3 +76,21 @@ def test_an_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["--config", str(tmp_path / "missing.yaml"), "serve"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("config error: config: cannot read")
+
+
+def test_a_postgresql_url_without_a_driver_gets_psycopg(tmp_path: Path) -> None:
+    for url in ("postgresql://bot:pw@db.internal/frontline", "postgres://bot:pw@db.internal/frontline"):
+        s = load_settings(write(tmp_path, "timezone: Asia/Shanghai\n"), environ={"FRONTLINE_DATABASE_URL": url})
+        assert s.database_url == "postgresql+psycopg://bot:pw@db.internal/frontline"
+
+
+def test_a_missing_postgresql_driver_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the postgres extra was not installed
+    cfg = write(tmp_path, "database: {url: 'postgresql+psycopg://bot@db.internal/frontline'}\n")
+    assert main(["--config", str(cfg), "outbox"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "database.url" in line and "psycopg is not installed" in line and "pip install -e '.[postgres]'" in line
