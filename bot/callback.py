@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +113,8 @@ class CallbackService:
         self._insert = fast_insert(engine, _MSG, _STORED + _OUTCOME)
         self._update = fast_update(engine, _MSG, _OUTCOME)
         self._chat_webhooks: dict[str, str] = {}
+        # PostgreSQL's text cannot hold U+0000, which a JSON callback can carry (\u0000); SQLite's can.
+        self._nul_free = engine.dialect.name != "sqlite"
 
     # ------------------------------------------------------------------ GET
     def verify(self, args: dict[str, str]) -> Response:
@@ -178,6 +180,8 @@ class CallbackService:
         return self.settings.wecom.webhook_url or self.rebase(msg.webhook_url)
 
     def _store_and_handle(self, msg: Message, started: float) -> tuple[str, str] | None:
+        if self._nul_free:
+            msg = _without_nul(msg)
         now = self.clock()
         text = mask_sensitive(msg.text) if msg.text is not None else None
         values = {
@@ -287,9 +291,17 @@ class CallbackService:
         self._chat_webhooks[msg.chat_id] = msg.webhook_url
 
 
+def _without_nul(msg: Message) -> Message:
+    """The message without NUL characters in its text fields (they could not be stored)."""
+    changes = {
+        f.name: value.replace("\x00", "")
+        for f in fields(msg)
+        if isinstance(value := getattr(msg, f.name), str) and "\x00" in value
+    }
+    return replace(msg, **changes) if changes else msg
+
+
 def _masked(msg: Message, text: str | None) -> Message:
     if text == msg.text:
         return msg
-    from dataclasses import replace
-
     return replace(msg, text=text)

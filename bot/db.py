@@ -65,6 +65,30 @@ def _sqlite_begin(conn: Any) -> None:
         cur.close()
 
 
+# The PostgreSQL advisory lock that stands for SQLite's single writer (any constant; scoped to the database).
+PG_WRITE_LOCK = 0x46524F4E544C  # "FRONTL"
+_PG_TAKE_WRITE_LOCK = (  # one round trip: no parameters, so psycopg sends the three statements at once
+    f"SET LOCAL lock_timeout = '10s'; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK}); SET LOCAL lock_timeout = DEFAULT"
+)
+
+
+def _postgresql_begin(conn: Any) -> None:
+    # SQLite runs one write transaction at a time (BEGIN IMMEDIATE above), and the bot relies on
+    # it: look-then-insert (a new customer, the scheduler lease, the roster) is safe there.
+    # PostgreSQL runs transactions side by side at READ COMMITTED, so with several worker
+    # processes two of them could both insert what neither found. A transaction-scoped advisory
+    # lock taken at BEGIN gives the same one-writer-at-a-time order, across processes, released
+    # by COMMIT or ROLLBACK; read-only transactions (`reader(engine)`) skip it, as on SQLite.
+    # Like SQLite's busy_timeout, a writer waits 10 s at most, then fails instead of hanging.
+    if conn.get_execution_options().get("readonly"):
+        return
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(_PG_TAKE_WRITE_LOCK)
+    finally:
+        cur.close()
+
+
 def reader(engine: Engine) -> Engine:
     """The same pool, for read-only transactions that must not queue behind writers."""
     return engine.execution_options(readonly=True)
@@ -332,7 +356,10 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "begin", _postgresql_begin)
+    return engine
 
 
 def create_schema(engine: Engine) -> None:

@@ -83,6 +83,7 @@ class GroupCommitter:
         self.engine = engine
         self.max_batch = max_batch
         self._sqlite = engine.dialect.name == "sqlite"
+        self._always_savepoint = not self._sqlite
         self.checkpointer = Checkpointer(engine) if self._sqlite else None
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -96,9 +97,11 @@ class GroupCommitter:
         Raises what `work` raised, its writes undone and the rest of the batch unaffected,
         or the commit's error (then nothing of the batch was stored). With savepoint=False
         the unit promises to leave nothing behind when it raises (its first write is the one
-        that may fail, or it keeps its own savepoint) and saves two statements.
+        that may fail, or it keeps its own savepoint) and saves two statements. That holds on
+        SQLite only: on PostgreSQL a failed statement aborts the whole transaction, and the
+        batch with it, unless a savepoint is rolled back; there every unit gets one.
         """
-        job: _Job[T] = _Job(work, savepoint)
+        job: _Job[T] = _Job(work, savepoint or self._always_savepoint)
         if self._busy.acquire(blocking=False):
             # Nobody is committing: run the batch here, ours first, with whatever else queued
             # meanwhile. No hand-off to another thread, which is most of the cost of a lone request.

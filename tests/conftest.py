@@ -1,7 +1,13 @@
-"""Shared fixtures: a bot on a temporary SQLite database, its fake WeCom, and a peer that plays WeCom."""
+"""Shared fixtures: a bot on a temporary database, its fake WeCom, and a peer that plays WeCom.
+
+The database is SQLite unless a test is run with `backend` "postgresql" (see `both_backends`),
+or the whole suite with FRONTLINE_TEST_BACKEND=postgresql; PostgreSQL tests skip where the
+server binaries or psycopg are missing (tests/pg.py).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +21,7 @@ from sqlmodel import Session
 from bot.app import create_app
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, settings_from_dict
+from tests import pg
 from tests.fake_wecom import FakeWeCom
 from tests.wecom_peer import Caller, PeerCrypt, new_aes_key
 
@@ -69,7 +76,38 @@ class Bot:
         self.runtime.worker.drain()
 
 
-def make_settings(tmp_path: Path, fake: FakeWeCom | None, aes_key: str, **overrides: Any) -> Settings:
+BACKENDS = ("sqlite", "postgresql")
+# Runs a test once per database: `@both_backends` on a test that uses `bot`, `make_bot` or `database_url`.
+both_backends = pytest.mark.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.Cluster]:
+    """One PostgreSQL cluster for the session (a few seconds to start), or a skip saying why not."""
+    reason = pg.unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    yield from pg.cluster()
+
+
+@pytest.fixture()
+def backend() -> str:
+    return os.environ.get("FRONTLINE_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture()
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'frontline.db'}"
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres").clean_database()
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+def make_settings(
+    tmp_path: Path, fake: FakeWeCom | None, aes_key: str, *, database_url: str | None = None, **overrides: Any
+) -> Settings:
     raw: dict[str, Any] = {
         "wecom": {
             "token": TOKEN,
@@ -78,7 +116,7 @@ def make_settings(tmp_path: Path, fake: FakeWeCom | None, aes_key: str, **overri
             "webhook_url": fake.webhook_url("team-key") if fake else "",
             "api_base": fake.base_url if fake else "",
         },
-        "database": {"url": f"sqlite:///{tmp_path / 'frontline.db'}"},
+        "database": {"url": database_url or f"sqlite:///{tmp_path / 'frontline.db'}"},
         "timezone": "Asia/Shanghai",
         "chats": [CHAT],
         "team": {"members": ROSTER},
@@ -95,21 +133,26 @@ def fake() -> Iterator[FakeWeCom]:
 
 
 @pytest.fixture()
-def make_bot(tmp_path: Path, fake: FakeWeCom) -> Callable[..., Bot]:
+def make_bot(tmp_path: Path, fake: FakeWeCom, database_url: str) -> Iterator[Callable[..., Bot]]:
+    runtimes: list[Runtime] = []
+
     def factory(**overrides: Any) -> Bot:
         key = overrides.pop("aes_key", None) or new_aes_key()
-        settings = make_settings(tmp_path, fake, key, **overrides)
+        settings = make_settings(tmp_path, fake, key, database_url=database_url, **overrides)
         clock = Clock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # Wed 10:00 in Shanghai
         runtime = build_runtime(
             settings,
             clock=lambda: clock.now.astimezone(settings.tz),
             utc_clock=clock,
         )
+        runtimes.append(runtime)
         app = create_app(runtime)
         crypt = PeerCrypt(TOKEN, key, "")
         return Bot(settings, runtime, Caller(crypt, client=app.test_client()), crypt, fake, clock)
 
-    return factory
+    yield factory
+    for runtime in runtimes:  # a server's connections would otherwise stay open until collected
+        runtime.engine.dispose()
 
 
 @pytest.fixture()

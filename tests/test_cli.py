@@ -9,20 +9,24 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.settings import load_settings
+from tests.conftest import both_backends
 
 ROSTER = "team:\n  members:\n    - {userid: zhangwei, name: 张伟, role: rep, region: 华东}\n"
 
 
 @pytest.fixture()
-def sim_config(tmp_path: Path) -> Path:
+def sim_config(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Path:
+    # SQLite: a path relative to the config file, as a user writes it; PostgreSQL: a fresh test database.
+    url = "sqlite:///bot.db" if backend == "sqlite" else request.getfixturevalue("database_url")
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("database: {url: 'sqlite:///bot.db'}\n" + ROSTER, encoding="utf-8")
+    cfg.write_text(f"database: {{url: '{url}'}}\n" + ROSTER, encoding="utf-8")
     return cfg
 
 
@@ -36,6 +40,7 @@ def test_init_writes_a_working_config_once(tmp_path: Path, monkeypatch: pytest.M
     assert (tmp_path / "config.yaml").read_text() == before
 
 
+@both_backends
 def test_say_local_prints_the_reply_and_export_finds_the_message(
     sim_config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -52,12 +57,19 @@ def test_say_local_prints_the_reply_and_export_finds_the_message(
     rows = capsys.readouterr().out.splitlines()
     assert rows[0].startswith("id,msgid,") and len(rows) == 2
 
+    # --since is a day in the team's time zone (Asia/Shanghai by default)
+    today = datetime.fromisoformat(record["received_at"]).date()
+    for since, expected in ((today, 1), (today + timedelta(days=1), 0)):
+        assert main(["--config", str(sim_config), "export", "messages", "--since", since.isoformat()]) == 0
+        assert len(capsys.readouterr().out.splitlines()) == expected
+
 
 def test_export_rejects_a_bad_since(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(sim_config), "export", "messages", "--since", "last week"]) == 2
     assert "--since" in capsys.readouterr().err
 
 
+@both_backends
 def test_outbox_lists_failed_posts_and_retries_them(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bot.db import session_scope
     from bot.models import Outbox
@@ -102,6 +114,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@both_backends
 def test_serve_answers_say_and_posts_to_the_local_group(sim_config: Path, tmp_path: Path) -> None:
     """The README's path: `frontline serve` on the simulator, `frontline say`, a reply, the export."""
     port = _free_port()

@@ -31,7 +31,7 @@ from bot.models import (
 from bot.wecom.outbound import MARKDOWN_LIMIT
 from handlers.commands.export import cell
 from handlers.commands.registry import REGISTRY
-from tests.conftest import CHAT, Bot
+from tests.conftest import CHAT, Bot, both_backends
 from tests.wecom_peer import robot_text_xml
 
 CUSTOMERS = [
@@ -212,6 +212,7 @@ def test_the_command_decides_the_kind_when_the_text_alone_does_not(team: Bot) ->
 
 
 # ----------------------------------------------------------------------------- urgent demands and follow-ups
+@both_backends
 def test_take_updates_the_alert_and_stops_escalation(team: Bot) -> None:
     say(team, "急！市一院ICU今晚要3台呼吸机")
     [urgent] = team.rows(Urgent)
@@ -249,6 +250,7 @@ def test_done_closes_an_urgent_demand(team: Bot) -> None:
     assert len(audits(team, "urgent.done")) == 1
 
 
+@both_backends
 def test_done_closes_a_follow_up_by_its_prefix(team: Bot) -> None:
     say(team, VISIT)
     summary, plan = team.rows(Followup)
@@ -262,6 +264,7 @@ def test_done_closes_a_follow_up_by_its_prefix(team: Bot) -> None:
     assert len(audits(team, "followup.done")) == 2
 
 
+@both_backends
 def test_today_lists_my_records_and_what_they_miss(team: Bot) -> None:
     say(team, VISIT)
     say(team, "今天拜访了市二院检验科李主任，痛点是报告出得慢，竞品罗氏在用，下周送样")
@@ -273,6 +276,7 @@ def test_today_lists_my_records_and_what_they_miss(team: Bot) -> None:
     assert "另记：急需 1 条" in reply and "还没发" in reply
 
 
+@both_backends
 def test_todo_lists_follow_ups_and_taken_demands_by_due_date(team: Bot) -> None:
     say(team, VISIT)
     say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
@@ -291,6 +295,7 @@ def test_todo_lists_follow_ups_and_taken_demands_by_due_date(team: Bot) -> None:
 
 
 # ----------------------------------------------------------------------------- customers and the funnel
+@both_backends
 def test_customer_card(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，痛点是维修响应慢，竞品GE在用，下周报价")
     say(team, "急！市一院ICU今晚要3台呼吸机")
@@ -306,6 +311,7 @@ def test_customer_card(team: Bot) -> None:
     assert "**方案**" in reply
 
 
+@both_backends
 def test_an_ambiguous_customer_lists_candidates(team: Bot) -> None:
     reply = say(team, "/客户 人民医院")
     assert "不止一个" in reply and "市第一人民医院" in reply and "市第二人民医院" in reply
@@ -335,6 +341,7 @@ def test_adding_a_customer_a_rep_already_named_completes_it(team: Bot) -> None:
     assert "分属不同的客户" in say(team, "/客户 添加 市第一人民医院 三甲 华东 市二院", user=LEADER)
 
 
+@both_backends
 def test_stage_moves_the_opportunity_and_keeps_every_change(team: Bot) -> None:
     reply = say(team, "/阶段 市一院 意向")
     assert "建立商机" in reply
@@ -365,6 +372,7 @@ def test_a_lost_opportunity_needs_a_reason(team: Bot) -> None:
     assert "没有进行中的商机" in say(team, "/阶段 城南中医院 丢单 预算取消")
 
 
+@both_backends
 def test_funnel_counts_conversion_and_signing_cycle(team: Bot) -> None:
     say(team, "/阶段 市一院 意向")
     say(team, "/阶段 市二院 意向")
@@ -382,6 +390,7 @@ def test_funnel_counts_conversion_and_signing_cycle(team: Bot) -> None:
 
 
 # ----------------------------------------------------------------------------- meetings
+@both_backends
 def test_weekly_report_now_is_for_leaders(team: Bot) -> None:
     say(team, VISIT)
     assert "需要**组长**权限" in say(team, "/周报")
@@ -411,6 +420,7 @@ def test_docs_match_the_keyword(team: Bot) -> None:
     assert "格式不对" in say(team, "/资料")
 
 
+@both_backends
 def test_team_roster_and_admin_changes(team: Bot) -> None:
     roster = say(team, "/成员")
     assert "6 人" in roster and "陈静（组长）" in roster and "华南" in roster
@@ -434,6 +444,7 @@ def test_a_member_added_by_command_may_use_commands_once_the_cache_expires(team:
 
 
 # ----------------------------------------------------------------------------- export
+@both_backends
 def test_export_writes_the_csv_of_the_range(team: Bot) -> None:
     say(team, VISIT)
     team.clock.advance(days=1)

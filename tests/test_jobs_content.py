@@ -38,7 +38,7 @@ from bot.render import Renderer
 from bot.settings import Settings, settings_from_dict
 from bot.workdays import WorkCalendar
 from handlers.visits import plan_due
-from tests.conftest import ROSTER
+from tests.conftest import ROSTER, both_backends
 
 TZ = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar()
@@ -74,8 +74,9 @@ class Env:
         return list(rows)
 
 
-def make_env(tmp_path: Path, **raw: Any) -> Env:
-    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+def make_env(where: Path | str, **raw: Any) -> Env:
+    """An environment on a fresh database: a SQLite file in the directory `where`, or the URL `where`."""
+    engine = make_engine(where if isinstance(where, str) else f"sqlite:///{where / 'jobs.db'}")
     create_schema(engine)
     config = {"timezone": "Asia/Shanghai", "team": {"members": ROSTER}, **raw}
     env = Env(engine, settings_from_dict(config))
@@ -86,9 +87,9 @@ def make_env(tmp_path: Path, **raw: Any) -> Env:
 
 
 @pytest.fixture()
-def env(tmp_path: Path) -> Iterator[Env]:
+def env(database_url: str) -> Iterator[Env]:
     e = make_env(
-        tmp_path,
+        database_url,
         schedule={
             "morning_agenda": {"meeting_time": "08:40", "minutes": 30, "link": "https://meeting.example.com/j/1"}
         },
@@ -127,6 +128,7 @@ def test_job_names_and_working_day_flags() -> None:
 
 
 # ----------------------------------------------------------------------------- morning_agenda
+@both_backends
 def test_agenda_after_the_holiday_names_key_feedback_trips_and_warnings(env: Env) -> None:
     # Wed 6 May: the previous stand-up was Wed 29 Apr 08:40 (Fri 1 May and Mon 4 May are holidays)
     yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(3, 1))
@@ -194,6 +196,7 @@ def test_agenda_on_an_ordinary_friday_names_yesterdays_key_customer(env: Env) ->
 
 
 # ----------------------------------------------------------------------------- end of day
+@both_backends
 def test_review_prompt_has_the_template_and_todays_numbers(env: Env) -> None:
     visit(env, "zhangwei", None, local(5, 7, 10))
     visit(env, "zhangwei", None, local(5, 7, 11))
@@ -208,6 +211,7 @@ def test_review_prompt_has_the_template_and_todays_numbers(env: Env) -> None:
     assert "今天已记录拜访 2 条（1 人）；已复盘 1/2 人" in text  # lina is on leave
 
 
+@both_backends
 def test_chase_mentions_exactly_the_reps_without_a_review(env: Env) -> None:
     env.add(
         Leave(member="lina", start=date(2026, 5, 6), end=date(2026, 5, 7), handover="张伟"),
@@ -223,6 +227,7 @@ def test_chase_mentions_exactly_the_reps_without_a_review(env: Env) -> None:
     assert env.run("eod_chase", local(5, 7, 18)) == []
 
 
+@both_backends
 def test_crm_deadline_lists_missing_reps_incomplete_records_and_a_summary(env: Env) -> None:
     yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(3, 1))
     shengyi = customer(env, "省人民医院", "三甲", "华东", local(3, 1))
@@ -263,6 +268,7 @@ def _opportunity(env: Env, customer_id: int, *history: tuple[str, datetime]) -> 
         prev = to
 
 
+@both_backends
 def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     # the week of Mon 4 May (4-5 May are holidays); report on Fri 8 May 15:30
     a = customer(env, "A院", "三甲", "华东", local(5, 6, 9))
@@ -355,6 +361,7 @@ def test_split_markdown_keeps_every_line_under_the_byte_limit() -> None:
 
 
 # ----------------------------------------------------------------------------- followups
+@both_backends
 def test_a_plan_turns_overdue_after_five_working_days_and_is_notified_once(env: Env) -> None:
     yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(4, 30, 10))
     visited = local(4, 30, 10)
@@ -399,6 +406,7 @@ def test_done_followups_are_left_alone(env: Env) -> None:
 
 
 # ----------------------------------------------------------------------------- urgent_escalation
+@both_backends
 def test_urgent_goes_to_the_region_leader_at_15_minutes_and_the_manager_at_60_once_each(env: Env) -> None:
     shengyi = customer(env, "省人民医院", "三甲", "华南", local(3, 1))
     items = json.dumps([{"product": "呼吸机", "quantity": 3, "unit": "台"}], ensure_ascii=False)
@@ -436,6 +444,7 @@ def test_an_urgent_found_late_goes_to_the_leaders_and_all_leaders_without_a_mana
 
 
 # ----------------------------------------------------------------------------- itinerary, toolkit
+@both_backends
 def test_itinerary_reminder_before_the_break_lists_trips_of_the_next_working_day(env: Env) -> None:
     shengyi = customer(env, "省人民医院", "三甲", "华东", local(3, 1))
     env.add(

@@ -13,7 +13,7 @@ from bot.db import session_scope
 from bot.models import Outbox
 from bot.wecom.outbound import WebhookClient, build_posts, split_content
 from bot.wecom.outbox import OutboxWorker, enqueue
-from tests.conftest import Bot
+from tests.conftest import Bot, both_backends
 
 
 def post(bot: Bot, *texts: str, msgtype: str = "text", mentions: list[str] | None = None) -> None:
@@ -26,6 +26,7 @@ def states(bot: Bot) -> list[str]:
     return [r.state for r in bot.rows(Outbox)]
 
 
+@both_backends
 def test_a_post_reaches_the_group_once(bot: Bot) -> None:
     post(bot, "早上好", mentions=["zhangwei"])
     bot.drain()
@@ -34,6 +35,7 @@ def test_a_post_reaches_the_group_once(bot: Bot) -> None:
     assert states(bot) == ["sent"]
 
 
+@both_backends
 @pytest.mark.parametrize("failure", ["http500", -1, 45009, "drop"])
 def test_transient_failures_are_retried_with_backoff(bot: Bot, failure: int | str) -> None:
     bot.fake.fail_next(failure)
@@ -49,6 +51,7 @@ def test_transient_failures_are_retried_with_backoff(bot: Bot, failure: int | st
     assert bot.fake.texts() == ["急需提醒"] and states(bot) == ["sent"]
 
 
+@both_backends
 @pytest.mark.parametrize(("failure", "reason"), [(93000, "93000"), (40008, "40008"), ("http400", "HTTP 400")])
 def test_permanent_errors_are_marked_failed_and_later_posts_still_go(bot: Bot, failure: int | str, reason: str) -> None:
     bot.fake.fail_next(failure)
@@ -93,6 +96,7 @@ def test_at_most_twenty_posts_a_minute(bot: Bot) -> None:
     assert bot.fake.texts() == [f"第{i}条" for i in range(25)]
 
 
+@both_backends
 def test_a_restart_resumes_where_it_stopped_and_sends_nothing_twice(bot: Bot) -> None:
     post(bot, "a", "b", "c")
     bot.runtime.worker.drain(limit=1)
@@ -104,6 +108,7 @@ def test_a_restart_resumes_where_it_stopped_and_sends_nothing_twice(bot: Bot) ->
     assert bot.fake.texts() == ["a", "b", "c"]
 
 
+@both_backends
 def test_a_post_claimed_by_a_crashed_process_is_sent_after_its_lease(bot: Bot) -> None:
     post(bot, "在途")
     with session_scope(bot.engine) as s:
@@ -116,6 +121,7 @@ def test_a_post_claimed_by_a_crashed_process_is_sent_after_its_lease(bot: Bot) -
     assert bot.fake.texts() == ["在途"]
 
 
+@both_backends
 def test_two_workers_on_one_database_send_each_post_once(bot: Bot) -> None:
     post(bot, *[str(i) for i in range(15)])
     workers = [OutboxWorker(bot.engine, WebhookClient(), clock=bot.clock) for _ in range(2)]
@@ -176,6 +182,7 @@ def test_text_mentions_ride_on_the_last_chunk() -> None:
     assert json.dumps(posts)  # plain JSON bodies
 
 
+@both_backends
 def test_a_file_is_uploaded_then_posted_and_retried_as_a_whole(bot: Bot) -> None:
     from bot.wecom.outbox import enqueue_file
 

@@ -13,7 +13,7 @@ import time_machine
 import scheduler
 from bot.models import Outbox
 from bot.runtime import build_runtime
-from tests.conftest import Bot
+from tests.conftest import Bot, both_backends
 
 WORKDAY_JOBS = ["eod_review", "eod_chase", "crm_deadline", "itinerary_reminder", "toolkit_check"]
 
@@ -86,6 +86,7 @@ def test_an_admin_holiday_from_config_is_a_day_off(make_bot: Callable[..., Bot])
 
 
 # ------------------------------------------------------------------ exactly once
+@both_backends
 def test_running_the_same_run_twice_posts_once(bot: Bot) -> None:
     first = scheduler.run_job(bot.runtime, "eod_review", at(bot, "2026-11-26T17:30"))
     second = scheduler.run_job(bot.runtime, "eod_review", at(bot, "2026-11-26T17:30"))
@@ -105,6 +106,7 @@ def test_a_late_catch_up_belongs_to_the_same_run(bot: Bot) -> None:
     assert keys and set(keys) == {"job:eod_review@2026-11-26T17:30+08:00"}
 
 
+@both_backends
 def test_two_schedulers_on_one_database_post_a_run_once(bot: Bot, tmp_path: Path) -> None:
     other = build_runtime(bot.settings, engine=bot.engine)
     results: list[str] = []
@@ -123,6 +125,7 @@ def test_two_schedulers_on_one_database_post_a_run_once(bot: Bot, tmp_path: Path
     assert len({r.dedupe_key for r in bot.rows(Outbox)}) == len(bot.rows(Outbox))
 
 
+@both_backends
 def test_only_one_process_holds_the_scheduler_lease(bot: Bot) -> None:
     now = [datetime(2026, 11, 26, 9, 0, tzinfo=bot.settings.tz)]
     first = scheduler.Lease(bot.runtime, owner="a", clock=lambda: now[0])
@@ -140,6 +143,7 @@ def test_a_dry_run_posts_nothing(bot: Bot) -> None:
     assert bot.rows(Outbox) == []
 
 
+@both_backends
 def test_apscheduler_keeps_every_job_in_the_projects_database(bot: Bot) -> None:
     from sqlalchemy import text
 

@@ -10,7 +10,7 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 from bot.models import Competitor, Customer, Followup, InboundMessage, Itinerary, Leave, Review, Urgent, Visit
-from tests.conftest import CHAT, Bot
+from tests.conftest import CHAT, Bot, both_backends
 from tests.wecom_peer import robot_text_xml
 
 CUSTOMERS = [{"name": "市第一人民医院", "level": "三甲", "region": "华东", "aliases": ["市一院"]}]
@@ -30,6 +30,7 @@ def say(bot: Bot, text: str, user: str = "zhangwei") -> str:
     return (fromstring(plain.encode()).findtext("Markdown/Content") or "") if plain else ""
 
 
+@both_backends
 def test_a_visit_becomes_a_record_and_the_bot_asks_for_what_is_missing(team: Bot) -> None:
     reply = say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
     [visit] = team.rows(Visit)
@@ -45,6 +46,7 @@ def test_a_visit_becomes_a_record_and_the_bot_asks_for_what_is_missing(team: Bot
     assert visit.message_id == message.id and message.handler == "visits.record"
 
 
+@both_backends
 def test_the_next_message_fills_the_missing_items_instead_of_a_new_record(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
     team.clock.advance(minutes=10)
@@ -79,6 +81,7 @@ def test_another_reps_message_does_not_answer_my_question(team: Bot) -> None:
     assert first.member == "zhangwei" and first.competitor is None
 
 
+@both_backends
 def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")  # Wed 2026-11-25 10:00
     followups = {f.kind: f for f in team.rows(Followup)}
@@ -90,6 +93,7 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
     assert len(team.rows(Followup)) == 2  # a second visit is no first visit
 
 
+@both_backends
 def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) -> None:
     reply = say(team, "拜访了城东社区卫生服务中心李医生，反馈血糖仪试纸不够用，下周送样")
     customers = {c.name: c for c in team.rows(Customer)}
@@ -97,6 +101,7 @@ def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) 
     assert "新客户" in reply
 
 
+@both_backends
 def test_an_urgent_need_alerts_the_group_with_the_right_mentions(team: Bot) -> None:
     reply = say(team, "急！市一院ICU今晚要3台呼吸机，病人爆满")
     [urgent] = team.rows(Urgent)
@@ -120,6 +125,7 @@ def test_member_text_cannot_mention_anyone_or_format_the_alert(team: Bot) -> Non
     assert "＜＠all＞" in content
 
 
+@both_backends
 def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
     reply = say(team, "迈瑞本周在城东区医院做买设备送耗材活动")
     [intel] = team.rows(Competitor)
@@ -128,12 +134,14 @@ def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
     assert reply.startswith("谢谢")
 
 
+@both_backends
 def test_a_trip_report_is_filed_for_its_day(team: Bot) -> None:
     say(team, "报备：明天一早直接去市一院设备科，不到公司了")
     [trip] = team.rows(Itinerary)
     assert trip.trip_date == date(2026, 11, 26) and trip.department == "设备科"
 
 
+@both_backends
 def test_a_leave_is_filed_with_its_dates_and_handover(team: Bot) -> None:
     reply = say(team, "周五请假一天，客户这边交给小李跟进")
     [leave] = team.rows(Leave)
@@ -141,6 +149,7 @@ def test_a_leave_is_filed_with_its_dates_and_handover(team: Bot) -> None:
     assert "小李" in reply
 
 
+@both_backends
 def test_the_daily_review_is_filed(team: Bot) -> None:
     say(team, "今日复盘：目标未完成，原因是王主任临时出差，补救：明天上午补访")
     [review] = team.rows(Review)
@@ -160,6 +169,7 @@ def test_phone_numbers_in_records_are_masked(team: Bot) -> None:
     assert "13812345678" not in visit.raw_text and "138****5678" in visit.raw_text
 
 
+@both_backends
 def test_a_failing_handler_keeps_the_message_and_writes_no_record(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
     import handlers.visits as visits
 
@@ -176,6 +186,7 @@ def test_a_failing_handler_keeps_the_message_and_writes_no_record(team: Bot, mon
     assert message.error and "bug after writing" in message.error
 
 
+@both_backends
 def test_a_retried_urgent_message_alerts_once(team: Bot) -> None:
     xml, _ = robot_text_xml("@前线助手 急！市一院ICU今晚要3台呼吸机", chatid=CHAT)
     for _ in range(3):
