@@ -71,9 +71,19 @@ class Checkpointer:
             self.checkpoint()
 
     def checkpoint(self) -> None:
+        """Copy the WAL into the database, so that the next writer starts the WAL file over.
+
+        A writer restarts the WAL only when every frame in it was copied back; under steady
+        writes a checkpoint never catches up with them and the file grows without end (192 MB
+        after 30 s at 600 callbacks/s here). So: one pass while writers go on (most frames),
+        then a second pass holding the write lock, which only has the frames written during the
+        first one to copy (milliseconds), and leaves the WAL fully copied for the next writer.
+        """
         try:
             with self.engine.connect() as conn:
                 raw_sql(conn, "PRAGMA wal_checkpoint(PASSIVE)")
+                with write_lock(self.engine).hold():
+                    raw_sql(conn, "PRAGMA wal_checkpoint(PASSIVE)")
         except Exception as exc:  # the next one will try again; SQLite's own checkpoints remain too
             log.warning("WAL checkpoint failed: %s", type(exc).__name__)
 

@@ -1,0 +1,60 @@
+"""The group committer's SQLite housekeeping: the WAL file is copied back and starts over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+import bot.writer as writer
+from bot.db import make_engine, raw_sql, write_lock
+from bot.writer import GroupCommitter
+
+
+def _note(conn: Connection, n: int) -> None:
+    conn.connection.driver_connection.execute("INSERT INTO note (body) VALUES (?)", (f"{n:04d} " + "x" * 900,))
+
+
+def test_a_checkpoint_lets_the_wal_start_over_although_others_write_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)"))
+    committer = GroupCommitter(engine)
+    assert committer.checkpointer is not None
+    for n in range(150):
+        committer.run(lambda conn, n=n: _note(conn, n))
+
+    # Whether each pass ran with writers held off; after the first, another worker commits
+    # (it may: the first pass does not stop writers).
+    lock = write_lock(engine)
+    passes: list[bool] = []
+
+    def raw(conn: Connection, sql: str) -> None:
+        raw_sql(conn, sql)
+        if sql.startswith("PRAGMA wal_checkpoint"):
+            passes.append(lock._depth > 0)
+            if len(passes) == 1:
+                with engine.begin() as other:
+                    other.execute(text("INSERT INTO note (body) VALUES ('meanwhile')"))
+
+    monkeypatch.setattr(writer, "raw_sql", raw)
+    committer.checkpointer.checkpoint()
+    monkeypatch.undo()
+    # The last pass copied what was written meanwhile while nobody could append more, so the
+    # WAL ends fully copied however busy the writers are.
+    assert passes == [False, True]
+
+    wal = tmp_path / "w.db-wal"
+    before = wal.stat().st_size
+    committer.run(lambda conn: _note(conn, 999))
+    # The next write started the WAL file over (writing over its first frames) instead of
+    # appending to it: the file did not grow.
+    assert before > 100 * 4096
+    assert wal.stat().st_size == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 152
+    committer.stop()
+    engine.dispose()
