@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -78,6 +78,7 @@ class Renderer:
         core = self.env.get_template("_core.j2").module
         names, sep = dict(core.CORE_LABELS), str(core.LIST_SEP)  # type: ignore[attr-defined]
         self.env.globals.update(mention=mention, labels=lambda items: sep.join(names[i] for i in items))
+        self._compiled: dict[str, tuple[Template, dict[str, Any]]] = {}
 
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz)
@@ -100,7 +101,19 @@ class Renderer:
         )
 
     def render(self, template: str, /, **context: Any) -> str:
-        return self.env.get_template(template).render(**context).strip()
+        compiled = self._compiled.get(template)
+        if compiled is None:
+            tpl = self.env.get_template(template)
+            compiled = self._compiled[template] = (tpl, dict(tpl.globals))
+        tpl, names = compiled
+        # Template.render merges the globals into every context from a ChainMap, which cost more
+        # than rendering a visit reply; the merged globals are kept instead (they never change
+        # once the environment is built) and the context is handed over as is.
+        ctx = tpl.new_context({**names, **context}, shared=True)
+        try:
+            return str(self.env.concat(tpl.root_render_func(ctx))).strip()
+        except Exception:
+            self.env.handle_exception()  # re-raised with the template's line, as Template.render does
 
 
 @lru_cache(maxsize=8)
