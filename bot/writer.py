@@ -11,8 +11,10 @@ alone. Batches form by themselves under load; a lone request commits at once.
 SQLite's automatic checkpoint (copying the WAL back into the database once it holds
 1000 pages) would run inside whichever commit crosses the line, holding the write
 lock for milliseconds. The committer's connection turns it off; a checkpointer thread
-copies the WAL back in the background (PASSIVE: it never blocks a writer or a
-reader) a moment after batches were committed, so requests never pay for it.
+copies the WAL back in the background a moment after batches were committed, so
+requests never pay for it: a PASSIVE pass that blocks no writer or reader, then a
+short one under the write lock for the frames written meanwhile, so that the next
+writer can start the WAL file over (see `Checkpointer.checkpoint`).
 """
 
 from __future__ import annotations
