@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import fast_insert, fast_update
+from bot.db import NeedsLock, Pending, PlannedRecords, fast_insert, fast_update, raw_sql
 from bot.dispatch import Context, Dispatcher, MemberDirectory, Reply
 from bot.models import Chat, InboundMessage
 from bot.parse import parse
@@ -77,6 +77,16 @@ def reply_plaintext(mode: str, msgid: str, fmt: str, content: str) -> str:
     return f"<xml><MsgType>markdown</MsgType><Markdown><Content>{_cdata(content)}</Content></Markdown></xml>"
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A message handled outside the write lock, waiting to be applied under it."""
+
+    records: PlannedRecords
+    message_id: Pending  # the stored message's id, which the records may point at
+    outcome: dict[str, Any]  # the message row's handler, reply and format
+    generation: int  # of the cache the handler read
+
+
 class CallbackService:
     def __init__(
         self,
@@ -104,9 +114,11 @@ class CallbackService:
         self.rebase = rebase
         self.calendar = calendar or WorkCalendar(settings.holidays, settings.workdays)
         self.members = MemberDirectory(engine)
-        # Facts handlers learnt from committed-or-committing rows (a customer's id, "has been
-        # visited"); only ever read and written by the writer thread, cleared if a batch fails.
+        # Facts handlers learnt from rows (a customer's id, "has been visited"): written under the
+        # write lock or once committed, read by handlers being planned too; cleared if a batch
+        # fails (it may hold ids the batch wrote), and then plans made before are not applied.
         self.cache: dict[str, Any] = {}
+        self._generation = 0
         self.writer = GroupCommitter(engine)
         # A second delivery of a msgid breaks its unique index, through SQLAlchemy or the driver.
         self._duplicate = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
@@ -140,7 +152,7 @@ class CallbackService:
         try:
             reply = self._store_and_handle(msg, started)
         except Exception:
-            self.cache.clear()  # it may hold ids written by the batch that was rolled back
+            self._forget()
             log.exception("callback %s could not be stored", msg.msgid)
             # Nothing was stored: let WeCom deliver it again.
             return Response(503, b"storage unavailable, retry later")
@@ -197,7 +209,13 @@ class CallbackService:
             parsed=self._understand(text, now, msg.sender),
         )  # fmt: skip
 
-        def unit(conn: Connection) -> tuple[str | None, str | None]:
+        def store(conn: Connection, outcome: dict[str, Any]) -> int:
+            try:
+                return self._insert.run(conn, {**values, **outcome})[0]
+            except self._duplicate:
+                raise DuplicateMessage(msg.msgid) from None
+
+        def handle(conn: Connection) -> tuple[str | None, str | None]:
             """Handle the message and store it with its reply, in the batch's transaction.
 
             A handler that writes records reaches the database through `ctx.records` or `ctx.session`, which
@@ -229,13 +247,27 @@ class CallbackService:
             self._remember_chat(conn, msg, now)
             return fmt, content
 
-        def store(conn: Connection, outcome: dict[str, Any]) -> int:
-            try:
-                return self._insert.run(conn, {**values, **outcome})[0]
-            except self._duplicate:
-                raise DuplicateMessage(msg.msgid) from None
-
         ctx.store_message = lambda conn: store(conn, _UNHANDLED)
+        planned = self._plan(ctx, started)
+        if planned is None:
+            unit = handle
+        else:
+
+            def unit(conn: Connection) -> tuple[str | None, str | None]:
+                """Apply what the handler decided outside the lock: the message with its reply, then its
+                records, in a savepoint. If the plan no longer fits the data (a row it names is gone)
+                or the cache it relied on was dropped meanwhile, the handler runs again here."""
+                ctx.conn = conn
+                row_id = store(conn, planned.outcome)  # first: a duplicate fails before anything is written
+                planned.message_id.value = row_id
+                if planned.generation == self._generation and self._applied(conn, planned.records, msg.msgid):
+                    self._remember_chat(conn, msg, now)
+                    return planned.outcome["reply_format"], planned.outcome["reply"]
+                ctx.planning, ctx.message_row_id = None, row_id
+                ctx.posted.clear()
+                ctx.committed.clear()
+                return handle(conn)
+
         try:
             fmt, content = self.writer.run(unit, savepoint=False)
         except DuplicateMessage:
@@ -247,6 +279,44 @@ class CallbackService:
         if content is None:
             return None
         return fmt or "markdown", content
+
+    def _plan(self, ctx: Context, started: float) -> _Planned | None:
+        """Decide and render outside the write lock, so that under it only statements run.
+
+        Most messages need nothing a plan cannot give (their writes, the per-process cache);
+        None when the handler read the database, used the ORM, used the id of a row it wrote,
+        or failed: then it runs under the lock as it always could.
+        """
+        generation = self._generation
+        planning = ctx.planning = PlannedRecords(self.engine)
+        message_id = ctx.message_row_id = Pending()  # type: ignore[assignment]
+        try:
+            handler_name, reply = self.dispatcher.dispatch(ctx.message, ctx)
+            fmt, content = self._fit(ctx, reply, started)
+        except Exception as exc:  # NeedsLock, or a failure the handler will report under the lock
+            if not isinstance(exc, NeedsLock):
+                log.debug("planning %s failed (%s); handling it under the lock", ctx.message.msgid, type(exc).__name__)
+            ctx.planning = ctx.message_row_id = None
+            ctx.posted.clear()
+            ctx.committed.clear()
+            return None
+        outcome = {"handled_at": self.clock(), "handler": handler_name, "reply": content, "reply_format": fmt,
+                   "error": None}  # fmt: skip
+        return _Planned(planning, message_id, outcome, generation)
+
+    def _applied(self, conn: Connection, records: PlannedRecords, msgid: str) -> bool:
+        if not records.steps:
+            return True
+        raw_sql(conn, "SAVEPOINT fl_handler")
+        try:
+            records.apply(conn)
+        except Exception as exc:
+            raw_sql(conn, "ROLLBACK TO fl_handler")
+            raw_sql(conn, "RELEASE fl_handler")
+            log.info("plan for %s no longer applies (%s); handling it again", msgid, type(exc).__name__)
+            return False
+        raw_sql(conn, "RELEASE fl_handler")
+        return True
 
     def _fit(self, ctx: Context, reply: Reply | None, started: float) -> tuple[str | None, str | None]:
         """The passive part of a reply; what does not fit, or comes too late, goes through the outbox."""
@@ -270,6 +340,10 @@ class CallbackService:
         if late:
             return None, None
         return reply.format, chunks[0]
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self.cache.clear()
 
     def _replay(self, msg: Message) -> tuple[str, str] | None:
         with self.engine.connect() as conn:

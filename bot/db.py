@@ -233,16 +233,42 @@ def fast_update(engine: Engine | Connection, table: Table, keys: Sequence[str]) 
     return FastStatement(engine, table, stmt, {**{k: k for k in keys}, "row_id": "id"})
 
 
+class NeedsLock(Exception):  # noqa: N818 (a signal, not an error)
+    """A handler being planned outside the write lock needs the lock after all (a read, the ORM)."""
+
+
+class Pending:
+    """The id a planned insert will have once it is applied under the write lock.
+
+    It can be passed on as a value of later planned statements, which get the real id. Anything
+    else (formatting it, comparing it, hashing it) raises NeedsLock: the handler runs again
+    under the lock, where ids are known at once.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int | None = None) -> None:
+        self.value = value
+
+    def _unknown(self, *_args: Any) -> Any:
+        raise NeedsLock("the id of a row not yet written was used")
+
+    __bool__ = __int__ = __index__ = __str__ = __format__ = __eq__ = __lt__ = __gt__ = __hash__ = _unknown  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Pending({self.value!r})"
+
+
 class Records:
     """Handlers' reads and writes on the request's connection, each statement compiled once.
 
-    Small and literal on purpose: insert a row, update rows, delete rows, read the first
-    row's columns, all by equality on columns. Anything richer belongs in an ORM session.
+    Small and literal on purpose: insert a row, update rows, upsert a row, delete rows, read the
+    first row's columns, all by equality on columns. Anything richer belongs in an ORM session.
     """
 
     _cache: dict[tuple[Any, ...], FastStatement] = {}
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection | Engine) -> None:
         self.conn = conn
         self._dialect = conn.dialect.name
 
@@ -252,6 +278,11 @@ class Records:
         if stmt is None:
             stmt = self._cache[key] = build()
         return stmt
+
+    def _execute(self, stmt: FastStatement, values: dict[str, Any], returns_id: bool = False) -> tuple[Any, Any]:
+        """(the first row's first column, the number of rows changed)."""
+        row, count = stmt.execute(self.conn, values)  # type: ignore[arg-type]
+        return (row[0] if row is not None else None), count
 
     @staticmethod
     def _where(table: Table, where: Mapping[str, Any]) -> list[Any]:
@@ -263,13 +294,29 @@ class Records:
 
     def insert(self, model: Any, **values: Any) -> int:
         """Insert a row (the model's field defaults apply, as with the ORM); its id."""
-        for name, factory, default in _defaults(model):
-            if name not in values:
-                values[name] = factory() if factory is not None else default
+        _fill_defaults(model, values)
         table = model.__table__
         keys = tuple(sorted(values))
         stmt = self._get(("ins", table.name, keys), lambda: fast_insert(self.conn, table, keys))
-        return stmt.run(self.conn, values)[0]
+        return self._execute(stmt, values, returns_id=True)[0]  # type: ignore[no-any-return]
+
+    def upsert(self, model: Any, key: Mapping[str, Any], **values: Any) -> None:
+        """Insert the row `key` + `values`, or set `values` on the row that has `key` (a unique key)."""
+        row = {**key, **values}
+        _fill_defaults(model, row)
+        table = model.__table__
+        keys, conflict, changed = tuple(sorted(row)), tuple(sorted(key)), tuple(sorted(values))
+
+        def build() -> FastStatement:
+            if self._dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            ins = dialect_insert(table).values({k: bindparam(k) for k in keys})
+            stmt = ins.on_conflict_do_update(index_elements=list(conflict), set_={k: ins.excluded[k] for k in changed})
+            return FastStatement(self.conn, table, stmt, {k: k for k in keys})
+
+        self._execute(self._get(("ups", table.name, keys, conflict, changed), build), row)
 
     def update_where(self, model: Any, where: Mapping[str, Any], **values: Any) -> int:
         table = model.__table__
@@ -281,7 +328,7 @@ class Records:
             return FastStatement(self.conn, table, stmt, cols)
 
         stmt = self._get(("upd", table.name, keys, wkeys), build)
-        return stmt.execute(self.conn, {**values, **self._wvalues(where)})[1]
+        return self._execute(stmt, {**values, **self._wvalues(where)})[1]  # type: ignore[no-any-return]
 
     def update(self, model: Any, row_id: int, **values: Any) -> int:
         return self.update_where(model, {"id": row_id}, **values)
@@ -294,7 +341,8 @@ class Records:
             stmt = delete(table).where(*self._where(table, where))
             return FastStatement(self.conn, table, stmt, {f"w_{k}": k for k, null in wkeys if not null})
 
-        return self._get(("del", table.name, wkeys), build).execute(self.conn, self._wvalues(where))[1]
+        stmt = self._get(("del", table.name, wkeys), build)
+        return self._execute(stmt, self._wvalues(where))[1]  # type: ignore[no-any-return]
 
     def first(self, model: Any, columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
         """The named columns of the first matching row (lowest id), or None."""
@@ -305,7 +353,41 @@ class Records:
             stmt = select(*[table.c[c] for c in cols]).where(*self._where(table, where)).order_by(table.c.id).limit(1)
             return FastStatement(self.conn, table, stmt, {f"w_{k}": k for k, null in wkeys if not null}, results=cols)
 
-        return self._get(("sel", table.name, cols, wkeys), build).run(self.conn, self._wvalues(where))
+        return self._get(("sel", table.name, cols, wkeys), build).run(self.conn, self._wvalues(where))  # type: ignore[arg-type]
+
+
+class PlannedRecords(Records):
+    """Records that plan instead of writing: a handler decides outside the write lock.
+
+    Writes become steps of a plan that `apply` runs later on the batch's connection, in
+    order; an insert gives a `Pending` id, which later steps may use as a value. What a plan
+    cannot do raises NeedsLock, and the handler runs again under the lock: reading (the
+    database may change before the plan is applied) and using a written row's count or id.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.steps: list[tuple[FastStatement, dict[str, Any], Pending | None]] = []
+
+    def _execute(self, stmt: FastStatement, values: dict[str, Any], returns_id: bool = False) -> tuple[Any, Any]:
+        pending = Pending() if returns_id else None
+        self.steps.append((stmt, values, pending))
+        return pending, Pending()  # the count is as unknown as the id
+
+    def first(self, model: Any, columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
+        raise NeedsLock(f"a read of {model.__tablename__}")
+
+    def apply(self, conn: Connection) -> None:
+        for stmt, values, pending in self.steps:
+            row, _count = stmt.execute(conn, {k: v.value if type(v) is Pending else v for k, v in values.items()})
+            if pending is not None:
+                pending.value = row[0] if row is not None else None
+
+
+def _fill_defaults(model: Any, values: dict[str, Any]) -> None:
+    for name, factory, default in _defaults(model):
+        if name not in values:
+            values[name] = factory() if factory is not None else default
 
 
 _DEFAULTS: dict[Any, list[tuple[str, Any, Any]]] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
-from bot.db import Records, raw_sql
+from bot.db import NeedsLock, PlannedRecords, Records, raw_sql
 from bot.models import Member, Outbox
 from bot.render import Renderer
 from bot.settings import Settings
@@ -56,6 +56,7 @@ class Context:
     message_row_id: int | None = None
     posted: list[Outbox] = field(default_factory=list)
     store_message: Callable[[Connection], int] | None = None
+    planning: PlannedRecords | None = None  # set while the handler is planned outside the write lock
     _session: Session | None = None
     _records: Records | None = None
     _writing: bool = False
@@ -63,11 +64,19 @@ class Context:
     @property
     def read(self) -> Records:
         """Reads on the request's transaction that open nothing (a handler's `check` uses this)."""
+        if self.planning is not None:
+            raise NeedsLock("a read")
         return Records(self.conn)
 
     @property
     def records(self) -> Records:
-        """Handlers' fast way to write: statements on the request's transaction (see bot.db.Records)."""
+        """Handlers' fast way to write: statements on the request's transaction (see bot.db.Records).
+
+        While the handler is being planned, its writes are recorded instead, and applied under the
+        write lock (bot.db.PlannedRecords); its reads make it run again under the lock.
+        """
+        if self.planning is not None:
+            return self.planning
         self._begin_writes()
         if self._records is None:
             self._records = Records(self.conn)
@@ -76,6 +85,8 @@ class Context:
     @property
     def session(self) -> Session:
         """An ORM session in a savepoint of the request's transaction, for richer work."""
+        if self.planning is not None:
+            raise NeedsLock("the ORM session")
         self._begin_writes()
         if self._session is None:
             self._session = Session(

@@ -87,18 +87,23 @@ def customer_for(ctx: Context, name: str) -> tuple[int, str, str | None, bool]:
     alias = db.first(CustomerAlias, ["customer_id"], alias=key)
     row = db.first(Customer, ["name", "level"], id=alias[0]) if alias is not None else None
     if alias is not None and row is not None:
-        cid, canonical, level, created = alias[0], row[0], row[1], False
-    else:
-        region = ctx.member.region if ctx.member else ""
-        canonical, level, created = name.strip(), None, True
-        cid = db.insert(Customer, name=canonical, level=None, region=region, created_by=ctx.message.sender)
-        db.insert(CustomerAlias, alias=key, customer_id=cid)
-    known[key] = (monotonic(), cid, canonical, level)
-    return cid, canonical, level, created
+        cid, canonical, level = alias[0], row[0], row[1]
+        known[key] = (monotonic(), cid, canonical, level)
+        return cid, canonical, level, False
+    region = ctx.member.region if ctx.member else ""
+    canonical = name.strip()
+    cid = db.insert(Customer, name=canonical, level=None, region=region, created_by=ctx.message.sender)
+    db.insert(CustomerAlias, alias=key, customer_id=cid)
+    ctx.after_commit(lambda: known.__setitem__(key, (monotonic(), cid, canonical, None)))
+    return cid, canonical, None, True
 
 
 def first_visit(ctx: Context, customer_id: int) -> bool:
-    """No visit to this customer yet. Once visited, always visited: remembered per process."""
+    """No visit to this customer yet. Once visited, always visited: remembered per process.
+
+    What a read found is remembered at once (the cache is dropped if the batch fails); what a
+    handler wrote itself only once it is committed, since the handler may still fail.
+    """
     visited: set[int] = ctx.cache.setdefault("visited", set())
     if customer_id in visited:
         return False
@@ -118,13 +123,16 @@ def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any]) -> int:
     hit = known.get(key)
     if hit is None:
         row = db.first(Contact, ["id", "decision_role"], **where)
-        hit = (row[0], row[1]) if row is not None else None
+        if row is not None:
+            hit = known[key] = (row[0], row[1])
     if hit is None:
         hit = (db.insert(Contact, decision_role=role, **where), role)
     elif role and role != hit[1]:
         db.update(Contact, hit[0], decision_role=role)
         hit = (hit[0], role)
-    known[key] = hit
+    else:
+        return hit[0]
+    ctx.after_commit(lambda: known.__setitem__(key, hit))
     return hit[0]
 
 
@@ -206,7 +214,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         message_id=ctx.message_row_id,
     )
     if customer_id is not None:
-        ctx.cache.setdefault("visited", set()).add(customer_id)
+        visited = ctx.cache.setdefault("visited", set())
+        ctx.after_commit(lambda: visited.add(customer_id))
     if first and customer_id is not None:
         rules = ctx.settings.rules
         summary_due = ctx.now + timedelta(hours=int(rules.get("followup_summary_hours", 24)))
@@ -217,9 +226,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     conversation = {"chat_id": msg.chat_id, "member": msg.sender}
     if missing:
         expires = ctx.now + timedelta(minutes=CONVERSATION_MINUTES)
-        values = {"topic": "visit", "visit_id": visit_id, "missing": json.dumps(missing), "expires_at": expires}
-        if not db.update_where(Conversation, conversation, **values):
-            db.insert(Conversation, **conversation, **values)
+        db.upsert(Conversation, conversation, topic="visit", visit_id=visit_id, missing=json.dumps(missing),
+                  expires_at=expires)  # fmt: skip
     else:
         db.delete_where(Conversation, **conversation)
     return ctx.reply(
