@@ -130,6 +130,7 @@ class Context:
             self._writing = False
         self._records = None
         self.posted.clear()
+        self.committed.clear()  # what it meant to do once committed was rolled back with it
 
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)

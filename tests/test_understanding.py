@@ -210,3 +210,103 @@ def test_a_leader_added_with_a_command_is_alerted_at_once(team: Bot) -> None:
     team.drain()
     content = team.fake.bodies()[-1]["markdown"]["content"]
     assert "<@sunli>" in content and "<@chenjing>" in content
+
+
+VISIT = "今天拜访了市一院设备科王主任，确认下周提交采购申请"
+
+
+@both_backends
+def test_a_second_visit_to_a_known_customer_is_filed_like_the_first(team: Bot) -> None:
+    """The second visit is decided outside the write lock (everything it needs is cached)."""
+    say(team, VISIT)
+    team.clock.advance(minutes=40)  # the first visit's question has expired
+    reply = say(team, "又去了市一院设备科王主任，痛点是维修慢，下周二再约")
+    first, second = team.rows(Visit)
+    assert second.customer_id == first.customer_id and second.contact_id == first.contact_id
+    assert second.pain_points and "维修慢" in second.pain_points and not second.first_visit
+    assert len(team.rows(Followup)) == 2  # the first visit's two, none for the second
+    message = team.rows(InboundMessage)[-1]
+    assert second.message_id == message.id and message.handler == "visits.record"
+    assert message.reply == reply and "竞品情况" in reply and "需求痛点" not in reply
+    # its question replaced the first one's: an answer now completes the second visit
+    say(team, "竞品：迈瑞去年进过院")
+    first, second = team.rows(Visit)
+    assert second.competitor and "迈瑞" in second.competitor and second.complete
+    assert first.competitor is None
+
+
+@both_backends
+def test_a_handler_failing_on_a_second_visit_keeps_the_message_and_writes_no_record(
+    team: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.visits as visits
+
+    say(team, VISIT)
+
+    def broken(_value: object) -> None:
+        raise RuntimeError("bug in a planned handler")
+
+    monkeypatch.setattr(visits, "_due", broken)
+    reply = say(team, "又去了市一院设备科王主任，痛点是维修慢，下周二再约")
+    assert "出了错" in reply
+    assert len(team.rows(Visit)) == 1
+    message = team.rows(InboundMessage)[-1]
+    assert message.error and "bug in a planned handler" in message.error and message.handler is None
+
+
+def test_a_new_customer_whose_first_visit_failed_is_new_again_next_time(
+    team: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a failed handler wrote was rolled back, so nothing of it may be remembered."""
+    import handlers.visits as visits
+
+    original = visits.plan_due
+
+    def broken(*_a: object) -> None:
+        raise RuntimeError("bug after writing")
+
+    monkeypatch.setattr(visits, "plan_due", broken)
+    assert "出了错" in say(team, "今天拜访了城南社区医院的李院长，下周送样机")
+    monkeypatch.setattr(visits, "plan_due", original)
+    reply = say(team, "今天拜访了城南社区医院的李院长，下周送样机")
+    [visit] = team.rows(Visit)
+    customer = next(c for c in team.rows(Customer) if c.id == visit.customer_id)
+    assert "城南社区医院" in customer.name and visit.first_visit
+    assert {f.kind for f in team.rows(Followup)} == {"summary", "plan"}
+    assert "出了错" not in reply
+
+
+def test_a_plan_that_no_longer_applies_is_handled_under_the_lock(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the data a plan relied on changed before it was applied, the handler runs again, once."""
+    from bot.db import PlannedRecords
+
+    service = team.runtime.service
+    say(team, VISIT)
+    original_apply, original_plan = PlannedRecords.apply, service._plan
+    failures = []
+
+    def apply_fails_once(self: PlannedRecords, conn: object) -> None:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("a row the plan names is gone")
+        original_apply(self, conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PlannedRecords, "apply", apply_fails_once)
+    reply = say(team, "又去了市一院设备科王主任，痛点是维修慢，下周二再约")
+    assert failures and "已记录拜访" in reply
+    # and when a failed batch dropped the cache the plan read, the same
+    monkeypatch.setattr(PlannedRecords, "apply", original_apply)
+
+    def plan_then_forget(*args: object) -> object:
+        planned = original_plan(*args)  # type: ignore[arg-type]
+        service._forget()
+        return planned
+
+    monkeypatch.setattr(service, "_plan", plan_then_forget)
+    reply = say(team, "再去市一院设备科王主任，竞品是GE，月底前报价")
+    assert "已记录拜访" in reply
+    visits = team.rows(Visit)
+    messages = team.rows(InboundMessage)
+    assert len(visits) == 3 and len(messages) == 3
+    assert [v.message_id for v in visits] == [m.id for m in messages]
+    assert all(m.handler == "visits.record" and m.reply and not m.error for m in messages)
