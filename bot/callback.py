@@ -144,6 +144,7 @@ class CallbackService:
     # ------------------------------------------------------------------ POST
     def receive(self, args: dict[str, str], body: bytes) -> Response:
         started = time.monotonic()
+        self.writer.wait_for_batch()
         try:
             msg = self._open(args, body)
         except Refusal as r:
@@ -160,6 +161,7 @@ class CallbackService:
             return Response(200, b"")
         fmt, content = reply
         plain = reply_plaintext(msg.mode, msg.msgid, fmt, content)
+        self.writer.wait_for_batch()
         if msg.mode == AIBOT:
             return Response(200, self.cipher.seal_json(plain).encode(), "application/json")
         return Response(200, self.cipher.seal_xml(plain).encode(), "application/xml")
@@ -194,6 +196,7 @@ class CallbackService:
     def _store_and_handle(self, msg: Message, started: float) -> tuple[str, str] | None:
         if self._nul_free:
             msg = _without_nul(msg)
+        self.writer.wait_for_batch()
         now = self.clock()
         text = mask_sensitive(msg.text) if msg.text is not None else None
         values = {
@@ -209,9 +212,11 @@ class CallbackService:
             parsed=self._understand(text, now, msg.sender),
         )  # fmt: skip
 
-        def store(conn: Connection, outcome: dict[str, Any]) -> int:
+        def store(conn: Connection, outcome: dict[str, Any], params: Any = None) -> int:
             try:
-                return self._insert.run(conn, {**values, **outcome})[0]
+                if params is None:
+                    params = self._insert.params({**values, **outcome})
+                return self._insert.execute_params(conn, params)[0][0]  # type: ignore[index]
             except self._duplicate:
                 raise DuplicateMessage(msg.msgid) from None
 
@@ -248,7 +253,10 @@ class CallbackService:
             return fmt, content
 
         ctx.store_message = lambda conn: store(conn, _UNHANDLED)
+        self.writer.wait_for_batch()
         planned = self._plan(ctx, started)
+        if planned is not None:
+            row = self._insert.params({**values, **planned.outcome})  # made here, outside the lock
         if planned is None:
             unit = handle
         else:
@@ -258,7 +266,7 @@ class CallbackService:
                 records, in a savepoint. If the plan no longer fits the data (a row it names is gone)
                 or the cache it relied on was dropped meanwhile, the handler runs again here."""
                 ctx.conn = conn
-                row_id = store(conn, planned.outcome)  # first: a duplicate fails before anything is written
+                row_id = store(conn, planned.outcome, row)  # first: a duplicate fails before anything is written
                 planned.message_id.value = row_id
                 if planned.generation == self._generation and self._applied(conn, planned.records, msg.msgid):
                     self._remember_chat(conn, msg, now)

@@ -195,9 +195,13 @@ class FastStatement:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> tuple[tuple[Any, ...] | None, int]:
         """(the first row, converted; the number of rows changed)."""
+        return self.execute_params(conn, self.params(values))
+
+    def execute_params(self, conn: Connection, params: Any) -> tuple[tuple[Any, ...] | None, int]:
+        """`execute` with parameters `params` made before (outside the write lock, say)."""
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(self.sql, self.params(values))
+            cur.execute(self.sql, params)
             row = cur.fetchone() if cur.description else None
             if row is not None and self.readers:
                 row = tuple(r(v) if r is not None else v for r, v in zip(self.readers, row, strict=False))
@@ -367,19 +371,24 @@ class PlannedRecords(Records):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self.steps: list[tuple[FastStatement, dict[str, Any], Pending | None]] = []
+        self.steps: list[tuple[FastStatement, Any, Pending | None]] = []
 
     def _execute(self, stmt: FastStatement, values: dict[str, Any], returns_id: bool = False) -> tuple[Any, Any]:
         pending = Pending() if returns_id else None
-        self.steps.append((stmt, values, pending))
+        # The driver's parameters are made now, outside the lock; a Pending among them stays as it is.
+        self.steps.append((stmt, stmt.params(values), pending))
         return pending, Pending()  # the count is as unknown as the id
 
     def first(self, model: Any, columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
         raise NeedsLock(f"a read of {model.__tablename__}")
 
     def apply(self, conn: Connection) -> None:
-        for stmt, values, pending in self.steps:
-            row, _count = stmt.execute(conn, {k: v.value if type(v) is Pending else v for k, v in values.items()})
+        for stmt, params, pending in self.steps:
+            if isinstance(params, dict):
+                params = {k: v.value if type(v) is Pending else v for k, v in params.items()}
+            else:
+                params = [v.value if type(v) is Pending else v for v in params]
+            row, _count = stmt.execute_params(conn, params)
             if pending is not None:
                 pending.value = row[0] if row is not None else None
 

@@ -7,6 +7,9 @@ server at roughly a thousand commits a second however many threads it has. A
 shared transaction and commits once for the whole batch: each request still gets
 its answer only after its data is on disk, and a unit that fails is rolled back
 alone. Batches form by themselves under load; a lone request commits at once.
+Units are short (callbacks decide outside the lock and only apply statements under
+it), and the process's request threads step aside while a batch runs
+(`wait_for_batch`), so the batch is not kept waiting for the GIL.
 
 SQLite's automatic checkpoint (copying the WAL back into the database once it holds
 1000 pages) would run inside whichever commit crosses the line, holding the write
@@ -101,6 +104,7 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._busy = threading.Lock()  # held by whoever is running a batch in this process
+        self._running = threading.Lock()  # held while a batch runs under the write lock; see wait_for_batch
         self._conn: Connection | None = None
 
     def run(self, work: Callable[[Connection], T], *, savepoint: bool = True) -> T:
@@ -118,7 +122,7 @@ class GroupCommitter:
             # Nobody is committing: run the batch here, ours first, with whatever else queued
             # meanwhile. No hand-off to another thread, which is most of the cost of a lone request.
             try:
-                with write_lock(self.engine).hold():
+                with write_lock(self.engine).hold(), self._running:
                     self._commit([job, *self._drain(self.max_batch - 1)])
             finally:
                 self._busy.release()
@@ -129,6 +133,18 @@ class GroupCommitter:
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
+
+    def wait_for_batch(self) -> None:
+        """Let a running batch finish before starting CPU work: request threads call this between steps.
+
+        The batch holds the write lock, which every process waits for, and it needs the GIL
+        back after each statement (SQLite releases it); with the process's other threads busy
+        parsing and rendering it waited milliseconds for each (half the time the lock was held
+        at 32 connections). Threads that step aside here leave it the GIL.
+        """
+        if self._running.locked():
+            with self._running:
+                pass
 
     def _ensure_started(self) -> None:
         # Started lazily, so a process that forks after building the app gets its own thread.
@@ -145,7 +161,7 @@ class GroupCommitter:
                 return
             # Take the locks first, then everything that queued up while we waited for them:
             # under load the wait for the other process's commit is what fills the batch.
-            with self._busy, write_lock(self.engine).hold():
+            with self._busy, write_lock(self.engine).hold(), self._running:
                 self._commit([first, *self._drain(self.max_batch - 1)])
 
     def _drain(self, limit: int) -> list[_Job[Any]]:

@@ -69,3 +69,32 @@ def test_a_checkpoint_lets_the_wal_start_over_although_others_write_meanwhile(
         assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 152
     committer.stop()
     engine.dispose()
+
+
+def test_request_threads_wait_for_a_running_batch_and_go_on_after_it(tmp_path: Path) -> None:
+    import threading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)"))
+    committer = GroupCommitter(engine)
+    committer.wait_for_batch()  # no batch: returns at once
+    passed = threading.Event()
+
+    def step_aside() -> None:
+        committer.wait_for_batch()
+        passed.set()
+
+    other = threading.Thread(target=step_aside)
+    seen: list[bool] = []
+
+    def unit(conn: Connection) -> None:
+        _note(conn, 1)
+        other.start()
+        seen.append(passed.wait(0.2))  # the other thread is held while this batch runs
+
+    committer.run(unit)
+    other.join(5)
+    assert seen == [False] and passed.is_set()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 1
