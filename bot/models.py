@@ -75,9 +75,11 @@ class InboundMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     msgid: str = Field(unique=True)
     mode: str  # robot | aibot
-    chat_id: str = Field(default="", index=True)
+    # No index on chat or sender: nothing looks messages up by them, and every callback would pay
+    # for keeping two more B-trees (and writing their pages) at its commit.
+    chat_id: str = ""
     chat_type: str = ""
-    sender: str = Field(default="", index=True)
+    sender: str = ""
     sender_name: str = ""
     msgtype: str = ""
     text: str | None = _text()
