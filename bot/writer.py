@@ -44,7 +44,7 @@ class _Job(Generic[T]):
     def __init__(self, work: Callable[[Connection], T], savepoint: bool) -> None:
         self.work = work
         self.savepoint = savepoint
-        self.done = threading.Event()
+        self.done: threading.Event | None = None  # only a job handed to the writer thread waits for it
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -128,6 +128,7 @@ class GroupCommitter:
                 self._busy.release()
         else:  # a batch is running: queue up for the next one, which the writer thread runs
             self._ensure_started()
+            job.done = threading.Event()
             self._queue.put(job)
             job.done.wait()
         if job.error is not None:
@@ -214,7 +215,8 @@ class GroupCommitter:
                 self.checkpointer.notify()
         finally:
             for job in batch:
-                job.done.set()
+                if job.done is not None:
+                    job.done.set()
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():
