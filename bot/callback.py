@@ -119,7 +119,7 @@ class CallbackService:
         # fails (it may hold ids the batch wrote), and then plans made before are not applied.
         self.cache: dict[str, Any] = {}
         self._generation = 0
-        self.writer = GroupCommitter(engine)
+        self.writer = GroupCommitter(engine, on_rollback=self._forget)
         # A second delivery of a msgid breaks its unique index, through SQLAlchemy or the driver.
         self._duplicate = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
         self._insert = fast_insert(engine, _MSG, _STORED + _OUTCOME)

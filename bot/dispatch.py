@@ -39,6 +39,14 @@ class Context:
 
     `session` is an ORM session joined to the request's transaction, opened on first use,
     so a message that writes nothing pays nothing for it.
+
+    A handler is first run outside the write lock with `planning` set (see
+    CallbackService._plan): `records` then plans its writes, and a read, the ORM session or
+    the use of an id it has not written yet raises NeedsLock and it runs again under the
+    lock, where all of them work. So a handler must not act on the world before it returns
+    (send, invalidate another process's state): queue posts with `post`, and put what should
+    happen once its rows exist in `after_commit`, which is also where a handler remembers
+    in `cache` what it wrote.
     """
 
     conn: Connection

@@ -94,9 +94,10 @@ class Checkpointer:
 
 
 class GroupCommitter:
-    def __init__(self, engine: Engine, max_batch: int = 64) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 64, on_rollback: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.max_batch = max_batch
+        self.on_rollback = on_rollback  # called under the write lock when a batch was rolled back
         self._sqlite = engine.dialect.name == "sqlite"
         self._always_savepoint = not self._sqlite
         self.checkpointer = Checkpointer(engine) if self._sqlite else None
@@ -205,6 +206,8 @@ class GroupCommitter:
                         job.error = exc
         except Exception as exc:
             log.error("batch of %d could not be committed: %s", len(batch), type(exc).__name__)
+            if self.on_rollback is not None:  # before the next batch can act on what this one wrote
+                self.on_rollback()
             if self._conn is not None:
                 self._conn.invalidate()
                 self._conn = None

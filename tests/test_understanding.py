@@ -310,3 +310,26 @@ def test_a_plan_that_no_longer_applies_is_handled_under_the_lock(team: Bot, monk
     assert len(visits) == 3 and len(messages) == 3
     assert [v.message_id for v in visits] == [m.id for m in messages]
     assert all(m.handler == "visits.record" and m.reply and not m.error for m in messages)
+
+
+def test_a_visit_whose_commit_failed_is_filed_once_when_wecom_retries(team: Bot) -> None:
+    from sqlalchemy import event
+
+    say(team, VISIT)  # the customer, its contact and "visited" are now remembered
+    xml, _ = robot_text_xml("@前线助手 又去了市一院设备科王主任，痛点是维修慢，下周二再约", chatid=CHAT)
+
+    def disk_full(_conn: object) -> None:
+        raise OSError("disk full")
+
+    event.listen(team.engine, "commit", disk_full)
+    try:
+        status, body = team.caller.post_robot(xml)
+    finally:
+        event.remove(team.engine, "commit", disk_full)
+    assert status == 503 and b"retry" in body
+    assert len(team.rows(Visit)) == 1 and len(team.rows(InboundMessage)) == 1
+    status, body = team.caller.post_robot(xml)  # WeCom delivers it again
+    assert status == 200 and "已记录拜访" in team.caller.open_robot_reply(body)
+    assert len(team.rows(Visit)) == 2 and len(team.rows(InboundMessage)) == 2
+    status, body = team.caller.post_robot(xml)  # and once more: the first reply, nothing new
+    assert status == 200 and len(team.rows(Visit)) == 2
