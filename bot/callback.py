@@ -255,11 +255,10 @@ class CallbackService:
         ctx.store_message = lambda conn: store(conn, _UNHANDLED)
         self.writer.wait_for_batch()
         planned = self._plan(ctx, started)
-        if planned is not None:
-            row = self._insert.params({**values, **planned.outcome})  # made here, outside the lock
         if planned is None:
             unit = handle
         else:
+            row = self._insert.params({**values, **planned.outcome})  # made here, outside the lock
 
             def unit(conn: Connection) -> tuple[str | None, str | None]:
                 """Apply what the handler decided outside the lock: the message with its reply, then its

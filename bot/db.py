@@ -284,7 +284,8 @@ class Records:
         return stmt
 
     def _execute(self, stmt: FastStatement, values: dict[str, Any], returns_id: bool = False) -> tuple[Any, Any]:
-        """(the first row's first column, the number of rows changed)."""
+        """(the first row's first column, the number of rows changed); `returns_id`: the statement
+        gives the new row's id (PlannedRecords promises one)."""
         row, count = stmt.execute(self.conn, values)  # type: ignore[arg-type]
         return (row[0] if row is not None else None), count
 
