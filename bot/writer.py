@@ -142,7 +142,8 @@ class GroupCommitter:
         The batch holds the write lock, which every process waits for, and it needs the GIL
         back after each statement (SQLite releases it); with the process's other threads busy
         parsing and rendering it waited milliseconds for each (half the time the lock was held
-        at 32 connections). Threads that step aside here leave it the GIL.
+        at 32 connections). Threads that step aside here leave it the GIL. Never called from a
+        unit: the batch's own thread would wait for itself.
         """
         if self._running.locked():
             with self._running:
