@@ -280,9 +280,8 @@ def test_a_plan_that_no_longer_applies_is_handled_under_the_lock(team: Bot, monk
     """If the data a plan relied on changed before it was applied, the handler runs again, once."""
     from bot.db import PlannedRecords
 
-    service = team.runtime.service
     say(team, VISIT)
-    original_apply, original_plan = PlannedRecords.apply, service._plan
+    original_apply = PlannedRecords.apply
     failures = []
 
     def apply_fails_once(self: PlannedRecords, conn: object) -> None:
@@ -294,22 +293,30 @@ def test_a_plan_that_no_longer_applies_is_handled_under_the_lock(team: Bot, monk
     monkeypatch.setattr(PlannedRecords, "apply", apply_fails_once)
     reply = say(team, "又去了市一院设备科王主任，痛点是维修慢，下周二再约")
     assert failures and "已记录拜访" in reply
-    # and when a failed batch dropped the cache the plan read, the same
-    monkeypatch.setattr(PlannedRecords, "apply", original_apply)
+    visits, messages = team.rows(Visit), team.rows(InboundMessage)
+    assert len(visits) == 2 and len(messages) == 2
+    assert [v.message_id for v in visits] == [m.id for m in messages]
+    assert messages[-1].handler == "visits.record" and messages[-1].reply == reply and not messages[-1].error
+
+
+def test_a_plan_made_from_a_dropped_cache_is_not_applied(team: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed batch drops what handlers remembered; a plan decided from it is decided again."""
+    service = team.runtime.service
+    say(team, VISIT)
+    known = service.cache["customers"]
+    for key, (at, cid, _name, level) in list(known.items()):
+        known[key] = (at, cid, "旧名字", level)  # what a rolled-back rename would have left
+    original_plan = service._plan
 
     def plan_then_forget(*args: object) -> object:
         planned = original_plan(*args)  # type: ignore[arg-type]
-        service._forget()
+        service._forget()  # a batch failed meanwhile
         return planned
 
     monkeypatch.setattr(service, "_plan", plan_then_forget)
     reply = say(team, "再去市一院设备科王主任，竞品是GE，月底前报价")
-    assert "已记录拜访" in reply
-    visits = team.rows(Visit)
-    messages = team.rows(InboundMessage)
-    assert len(visits) == 3 and len(messages) == 3
-    assert [v.message_id for v in visits] == [m.id for m in messages]
-    assert all(m.handler == "visits.record" and m.reply and not m.error for m in messages)
+    assert "市第一人民医院" in reply and "旧名字" not in reply
+    assert team.rows(InboundMessage)[-1].reply == reply and len(team.rows(Visit)) == 2
 
 
 def test_a_visit_whose_commit_failed_is_filed_once_when_wecom_retries(team: Bot) -> None:
