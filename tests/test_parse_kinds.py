@@ -58,6 +58,13 @@ def test_visit_template(colon: str) -> None:
     assert r["missing"] == ["competitor"]
 
 
+def test_a_stated_item_in_prose_ends_where_the_next_step_begins() -> None:
+    r = parse("又去了市一院设备科王主任，痛点是维修慢，配件贵，下周二再约", at("2026-11-27"))
+    assert (r["pain_points"], r["next_action"], r["due"]) == ("维修慢，配件贵", "下周二再约", "2026-12-01")
+    r = parse("拜访市一院王主任，竞品是GE的在用，下周我们送报价", at("2026-11-27"))
+    assert (r["competitor"], r["next_action"]) == ("GE的在用", "下周我们送报价")
+
+
 def test_visit_missing_items_in_order() -> None:
     r = parse("今天去第三人民医院拜访，人都在开会，白跑一趟😓", at("2026-12-07"))
     assert r["kind"] == "visit"

@@ -29,7 +29,7 @@ from bot.parse.fields import (
 )
 from bot.parse.kinds import Signals, classify
 from bot.parse.quantities import find_budget, find_items_at, mentions_product
-from bot.parse.text import Prepared, clauses, prepare
+from bot.parse.text import Prepared, clauses, prepare, trim
 from bot.parse.timeexpr import TimeMention, find_times
 from bot.workdays import DEFAULT_CALENDAR, WorkCalendar
 
@@ -83,6 +83,13 @@ def _span_text(p: Prepared, span: tuple[int, int] | None) -> str | None:
     if span is None or span[1] <= span[0]:
         return None
     return p.raw[span[0] : span[1]]
+
+
+def _until(p: Prepared, span: tuple[int, int] | None, other: tuple[int, int] | None) -> tuple[int, int] | None:
+    """`span` cut where `other` (another field's clauses) begins inside it, after its first clause."""
+    if span is None or other is None or not span[0] < other[0] < span[1]:
+        return span
+    return trim(p.raw, span[0], other[0])
 
 
 def _name_text(p: Prepared, span: tuple[int, int] | None) -> str | None:
@@ -167,9 +174,11 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     # --- by kind
     if kind == "visit":
         spans = visit_spans(p, times, today, brands, comp_word)
-        pain = stated["pain_points"] if "pain_points" in stated else spans.pain_points
-        comp = stated["competitor"] if "competitor" in stated else spans.competitor
         nxt = stated["next_action"] if "next_action" in stated else spans.next_action
+        # "痛点是维修慢，下周二再约": a stated value ends where an unstated next step begins
+        until = None if "next_action" in stated else nxt
+        pain = _until(p, stated["pain_points"], until) if "pain_points" in stated else spans.pain_points
+        comp = _until(p, stated["competitor"], until) if "competitor" in stated else spans.competitor
         out["pain_points"] = _span_text(p, pain)
         out["competitor"] = _span_text(p, comp)
         out["next_action"] = _span_text(p, nxt)
