@@ -243,8 +243,7 @@ class CallbackService:
                 reply = Reply(self.renderer.render("error.md.j2"))
             fmt, content = self._fit(ctx, reply, started)
             ctx.close()
-            outcome = {"handled_at": self.clock(), "handler": handler_name, "reply": content,
-                       "reply_format": fmt, "error": error}  # fmt: skip
+            outcome = self._outcome(handler_name, fmt, content, error)
             if ctx.message_row_id is None:
                 ctx.message_row_id = store(conn, outcome)
             else:
@@ -270,9 +269,7 @@ class CallbackService:
                 if planned.generation == self._generation and self._applied(conn, planned.records, msg.msgid):
                     self._remember_chat(conn, msg, now)
                     return planned.outcome["reply_format"], planned.outcome["reply"]
-                ctx.planning, ctx.message_row_id = None, row_id
-                ctx.posted.clear()
-                ctx.committed.clear()
+                ctx.stop_planning(message_row_id=row_id)
                 return handle(conn)
 
         try:
@@ -303,13 +300,13 @@ class CallbackService:
         except Exception as exc:  # NeedsLock, or a failure the handler will report under the lock
             if not isinstance(exc, NeedsLock):
                 log.debug("planning %s failed (%s); handling it under the lock", ctx.message.msgid, type(exc).__name__)
-            ctx.planning = ctx.message_row_id = None
-            ctx.posted.clear()
-            ctx.committed.clear()
+            ctx.stop_planning()
             return None
-        outcome = {"handled_at": self.clock(), "handler": handler_name, "reply": content, "reply_format": fmt,
-                   "error": None}  # fmt: skip
-        return _Planned(planning, message_id, outcome, generation)
+        return _Planned(planning, message_id, self._outcome(handler_name, fmt, content, None), generation)
+
+    def _outcome(self, handler: str | None, fmt: str | None, content: str | None, error: str | None) -> dict[str, Any]:
+        """The message row's columns that say how it was handled (`_OUTCOME`)."""
+        return {"handled_at": self.clock(), "handler": handler, "reply": content, "reply_format": fmt, "error": error}
 
     def _applied(self, conn: Connection, records: PlannedRecords, msgid: str) -> bool:
         if not records.steps:

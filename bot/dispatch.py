@@ -140,6 +140,12 @@ class Context:
         self.posted.clear()
         self.committed.clear()  # what it meant to do once committed was rolled back with it
 
+    def stop_planning(self, message_row_id: int | None = None) -> None:
+        """The handler runs again under the lock: forget what planning it queued."""
+        self.planning, self.message_row_id = None, message_row_id
+        self.posted.clear()
+        self.committed.clear()
+
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
         return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
 
