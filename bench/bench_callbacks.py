@@ -5,9 +5,10 @@
                                     [--only peer|frontline] [--skip-peer] [--floor]
 
 Both servers run under gunicorn with the same settings (gthread, 2 workers x 8 threads,
-keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  With --floor a third server
-runs too: Frontline's own edge doing only the peer's job (bench/floor_app.py), which shows
-what the HTTP server and the cipher cost, and so what Frontline's own work costs.  The load
+keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  With --floor two more servers
+run (bench/floor_app.py): Frontline's own edge doing only the peer's job, which shows what
+the HTTP server and the cipher cost, and so what Frontline's own work costs; and the HTTP
+server alone answering a fixed reply, which shows what each application costs.  The load
 comes from separate client processes (so the client does not share the server's GIL):
 signed, AES-encrypted group-robot text callbacks with unique msgids, all built before
 the timed window, sent as raw pre-built request bytes over keep-alive HTTP/1.1
@@ -637,10 +638,11 @@ def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterato
             str(THREADS),
             "--no-scheduler",
         ]
-    elif name == "floor":
+    elif name in ("floor", "bare"):
         env.update(FLOOR_TOKEN=crypt.token, FLOOR_AES_KEY=crypt.aes_key, PYTHONPATH=str(REPO))
         bench_dir = str(REPO / "bench")
-        cmd = [str(GUNICORN_BIN), *gunicorn_settings(port), "--preload", "--chdir", bench_dir, "floor_app:app"]
+        target = "floor_app:app" if name == "floor" else "floor_app:bare"
+        cmd = [str(GUNICORN_BIN), *gunicorn_settings(port), "--preload", "--chdir", bench_dir, target]
     else:
         gunicorn = ensure_peer_venv()
         app_dir = tmp / "peer"
@@ -714,7 +716,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--floor",
         action="store_true",
-        help="also run Frontline's edge doing only the peer's job (bench/floor_app.py): the HTTP server + cipher cost",
+        help="also run Frontline's edge doing only the peer's job (the HTTP server + cipher cost) and the "
+        "HTTP server alone (bench/floor_app.py)",
     )
     ap.add_argument(
         "--sqlite-synchronous",
@@ -748,7 +751,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--only peer contradicts --skip-peer")
     a.targets = [a.only] if a.only else (["frontline"] if a.skip_peer else ["frontline", "peer"])
     if a.floor:
-        a.targets.append("floor")
+        a.targets += ["floor", "bare"]
     if a.max_rate is None:
         a.max_rate = 12000.0 if a.floor else 6000.0  # the floor answers fast enough to run 6000/s dry
     return a
@@ -759,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     SQLITE_SYNCHRONOUS = args.sqlite_synchronous
     crypt = PeerCrypt("bench-" + uuid.uuid4().hex[:12], new_aes_key(), "")
-    expect = {"peer": "收到", "floor": "收到", "frontline": None}
+    expect = {"peer": "收到", "floor": "收到", "bare": "收到", "frontline": None}
     table: dict[tuple[str, int], RunResult] = {}
     memory: dict[str, list[tuple[int, int | None, int]]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
@@ -817,7 +820,32 @@ def main(argv: list[str] | None = None) -> int:
                     f"frontline's own work at {conns} conns (server cpu over the floor's): "
                     f"{f.server_cpu_ms - fl.server_cpu_ms:.2f} ms/cb"
                 )
+    if {"frontline", "peer", "bare"} <= set(args.targets):
+        print(app_budget(table, args.conn_list))
     return 0
+
+
+def app_budget(table: dict[tuple[str, int], RunResult], conn_list: list[int], target: float = 1.3) -> str:
+    """What each application costs over the bare HTTP server, and what Frontline's may cost for `target`.
+
+    On a machine the servers saturate, callbacks/s go as the inverse of server cpu per callback,
+    so a ratio of `target` needs (server + frontline app) <= (server + peer app) / target.
+    """
+    lines = [
+        "application cpu over the bare HTTP server (ms/cb), and what frontline's may cost for "
+        f"{target:g}x the peer with this server:"
+    ]
+    for conns in conn_list:
+        f, p, b = (table.get((n, conns)) for n in ("frontline", "peer", "bare"))
+        if not (f and p and b):
+            continue
+        server = b.server_cpu_ms
+        budget = p.server_cpu_ms / target - server  # (server + peer app) / target - server
+        lines.append(
+            f"  conns={conns:<3} server alone {server:.2f}  peer app {p.server_cpu_ms - server:.2f}  "
+            f"frontline app {f.server_cpu_ms - server:.2f}  budget {budget:.2f}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
