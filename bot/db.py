@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, delete, event, insert, select, update
+from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, delete, event, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -323,20 +323,25 @@ class Records:
 
         self._execute(self._get(("ups", table.name, keys, conflict, changed), build), row)
 
-    def update_where(self, model: Any, where: Mapping[str, Any], **values: Any) -> int:
+    def update_where(self, model: Any, where: Mapping[str, Any], *, changed_only: bool = False, **values: Any) -> int:
+        """Set `values` on the rows matching `where`. `changed_only`: only on rows where one of them
+        differs (NULL-aware), so that writing what is already there changes no row and no page."""
         table = model.__table__
         keys, wkeys = tuple(sorted(values)), tuple((k, where[k] is None) for k in sorted(where))
 
         def build() -> FastStatement:
-            stmt = update(table).where(*self._where(table, where)).values({k: bindparam(k) for k in keys})
+            conditions = self._where(table, where)
+            if changed_only:
+                conditions.append(or_(*(table.c[k].is_distinct_from(bindparam(k)) for k in keys)))
+            stmt = update(table).where(*conditions).values({k: bindparam(k) for k in keys})
             cols = {**{k: k for k in keys}, **{f"w_{k}": k for k, null in wkeys if not null}}
             return FastStatement(self.conn, table, stmt, cols)
 
-        stmt = self._get(("upd", table.name, keys, wkeys), build)
+        stmt = self._get(("upd", table.name, keys, wkeys, changed_only), build)
         return self._execute(stmt, {**values, **self._wvalues(where)})[1]  # type: ignore[no-any-return]
 
-    def update(self, model: Any, row_id: int, **values: Any) -> int:
-        return self.update_where(model, {"id": row_id}, **values)
+    def update(self, model: Any, row_id: int, *, changed_only: bool = False, **values: Any) -> int:
+        return self.update_where(model, {"id": row_id}, changed_only=changed_only, **values)
 
     def delete_where(self, model: Any, **where: Any) -> int:
         table = model.__table__

@@ -114,26 +114,28 @@ def first_visit(ctx: Context, customer_id: int) -> bool:
 
 
 def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any]) -> int:
-    """The contact's id (added when new), keeping the decision role the latest visit gave."""
+    """The contact's id (added when new), keeping the decision role the latest visit gave.
+
+    Ids are remembered per process (a contact is never renamed or deleted); the role is not:
+    another process may have changed it since, so a visit that gives one writes it whenever
+    it differs from the stored one, which the database decides (nothing is written otherwise).
+    """
     db = ctx.records
     where = {"customer_id": customer_id, "name": parsed["contact"], "department": parsed.get("department")}
     key = (customer_id, where["name"], where["department"])
-    known: dict[tuple[Any, ...], tuple[int, str | None]] = ctx.cache.setdefault("contacts", {})
+    known: dict[tuple[Any, ...], int] = ctx.cache.setdefault("contacts", {})
     role = parsed.get("decision_role")
-    hit = known.get(key)
-    if hit is None:
-        row = db.first(Contact, ["id", "decision_role"], **where)
-        if row is not None:
-            hit = known[key] = (row[0], row[1])
-    if hit is None:
-        hit = (db.insert(Contact, decision_role=role, **where), role)
-    elif role and role != hit[1]:
-        db.update(Contact, hit[0], decision_role=role)
-        hit = (hit[0], role)
-    else:
-        return hit[0]
-    ctx.after_commit(lambda: known.__setitem__(key, hit))
-    return hit[0]
+    contact_id = known.get(key)
+    if contact_id is None:
+        row = db.first(Contact, ["id"], **where)
+        if row is None:
+            new_id = db.insert(Contact, decision_role=role, **where)
+            ctx.after_commit(lambda: known.__setitem__(key, new_id))
+            return new_id
+        contact_id = known[key] = row[0]
+    if role:
+        db.update(Contact, contact_id, changed_only=True, decision_role=role)
+    return contact_id
 
 
 # ----------------------------------------------------------------------------- answering a question

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from bot.models import Competitor, Customer, Followup, InboundMessage, Itinerary, Leave, Review, Urgent, Visit
+from bot.models import Competitor, Contact, Customer, Followup, InboundMessage, Itinerary, Leave, Review, Urgent, Visit
 from tests.conftest import CHAT, Bot, both_backends
 from tests.wecom_peer import robot_text_xml
 
@@ -340,3 +340,20 @@ def test_a_visit_whose_commit_failed_is_filed_once_when_wecom_retries(team: Bot)
     assert len(team.rows(Visit)) == 2 and len(team.rows(InboundMessage)) == 2
     status, body = team.caller.post_robot(xml)  # and once more: the first reply, nothing new
     assert status == 200 and len(team.rows(Visit)) == 2
+
+
+@both_backends
+def test_a_contact_keeps_the_role_of_the_latest_visit_whichever_process_filed_it(
+    make_bot: Callable[..., Bot],
+) -> None:
+    # Two bots on one database stand for two server processes, each with its own memory.
+    first, second = make_bot(customers=CUSTOMERS), make_bot(customers=CUSTOMERS)
+    say(first, "今天拜访了市一院设备科王主任，确认下周提交采购申请")  # 设备科主任: 采购
+    say(second, "今天拜访了市一院设备科王主任，角色：决策者，确认下周提交采购申请")
+    [contact] = first.rows(Contact)
+    assert contact.decision_role == "决策者"
+    # the first process still remembers 王主任 from its own visit; the latest visit's role wins all the same
+    say(first, "今天又拜访了市一院设备科王主任，确认下周提交采购申请")
+    [contact] = first.rows(Contact)
+    assert contact.decision_role == "采购"
+    assert [v.contact_id for v in first.rows(Visit)] == [contact.id] * 3
