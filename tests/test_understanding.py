@@ -66,12 +66,101 @@ def test_a_partial_answer_keeps_asking_for_the_rest(team: Bot) -> None:
     assert "还缺" in reply and "需求痛点" in reply
 
 
-def test_after_thirty_minutes_a_reply_is_not_taken_as_an_answer(team: Bot) -> None:
+def test_later_the_same_day_a_labelled_answer_still_completes_the_visit(team: Bot) -> None:
+    # the 19:00 reminder and /今日 tell reps to reply with what is missing
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(hours=5)
+    reply = say(team, "痛点：老设备故障多\n竞品：迈瑞去年进过院")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "迈瑞去年进过院" and visit.pain_points == "老设备故障多" and visit.complete
+    assert "已补上" in reply and "市第一人民医院" in reply
+
+
+def test_after_thirty_minutes_a_bare_reply_is_not_taken_as_the_answer(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，确认下周提交采购申请")  # only the competitor missing
     team.clock.advance(minutes=31)
+    say(team, "晚上部门聚餐大家都来")
+    [visit] = team.rows(Visit)
+    assert visit.competitor is None and not visit.complete
+
+
+def test_the_next_day_an_answer_is_no_longer_taken(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(days=1)
     say(team, "竞品：迈瑞去年进过院")
     first = team.rows(Visit)[0]
     assert first.competitor is None and not first.complete
+
+
+@both_backends
+def test_a_free_text_answer_fills_several_missing_items(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，反馈监护仪不够用")  # competitor and next action missing
+    reply = say(team, "没有竞品，下周三带样机过去演示")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "没有竞品"
+    assert visit.next_action == "下周三带样机过去演示" and visit.due == date(2026, 12, 2)
+    assert visit.complete and "齐全" in reply
+
+
+@both_backends
+def test_a_brand_alone_answers_the_competitor_question_instead_of_filing_news(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，确认下周提交采购申请")
+    reply = say(team, "迈瑞")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "迈瑞" and visit.complete
+    assert team.rows(Competitor) == [] and "已补上竞品情况" in reply
+
+
+@both_backends
+def test_an_answer_may_name_the_same_customer_again(team: Bot) -> None:
+    say(team, "今天拜访了市第一人民医院设备科王主任，确认下周提交采购申请")
+    reply = say(team, "市一院那边竞品是迈瑞，痛点是预算卡得紧")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "迈瑞" and visit.pain_points == "预算卡得紧" and visit.complete
+    assert "已补上" in reply
+
+
+@both_backends
+def test_a_visit_to_another_department_or_customer_is_a_record_of_its_own(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    say(team, "心内科李主任说耗材太贵，竞品迈瑞在送耗材")
+    say(team, "城东社区卫生服务中心刘护士长反馈血压计不够用")
+    first, second, third = team.rows(Visit)
+    assert first.competitor is None and first.pain_points is None and first.department == "设备科"
+    assert second.department == "心内科" and "耗材太贵" in (second.pain_points or "") and second.competitor
+    assert third.customer_id != first.customer_id and third.pain_points
+
+
+def test_a_stated_absence_of_competitors_is_an_answer_not_a_gap(team: Bot) -> None:
+    reply = say(team, "拜访市一院ICU张主任,痛点是呼吸机老化,竞品无,下周三再去")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "竞品无" and visit.pain_points == "呼吸机老化" and visit.complete
+    assert "还缺" not in reply
+
+
+def test_a_customer_the_directory_knows_is_found_in_free_text(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(customers=[{"name": "省人民医院", "level": "三甲", "region": "华东", "aliases": ["省医"]}])
+    reply = say(bot, "省医设备科王科长说预算不够，下周再约")
+    [visit] = bot.rows(Visit)
+    [customer] = bot.rows(Customer)
+    assert visit.customer_id == customer.id and visit.contact_id is not None
+    assert "省人民医院" in reply and "客户名称" not in reply
+
+
+@both_backends
+def test_a_visit_without_a_customer_asks_for_it_and_the_answer_files_it(team: Bot) -> None:
+    reply = say(team, "见了刘护士长，反馈血压计不够用，竞品是鱼跃，下周送样")
+    [visit] = team.rows(Visit)
+    assert visit.customer_id is None and "客户名称" in reply
+    team.clock.advance(minutes=5)
+    reply = say(team, "城东社区卫生服务中心")
+    [visit] = team.rows(Visit)
+    [customer] = [c for c in team.rows(Customer) if c.name == "城东社区卫生服务中心"]
+    assert visit.customer_id == customer.id and visit.first_visit
+    [contact] = team.rows(Contact)
+    assert visit.contact_id == contact.id and contact.name == "刘护士长"
+    assert {f.kind for f in team.rows(Followup)} == {"summary", "plan"}
+    assert "已补上客户名称" in reply and "首次拜访" in reply
 
 
 def test_another_reps_message_does_not_answer_my_question(team: Bot) -> None:
@@ -91,6 +180,7 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
     assert followups["plan"].due_at.astimezone(tz).date() == date(2026, 12, 2)
     say(team, "下午又去了市一院设备科王主任那里，痛点是维修响应慢，下周一再去")
     assert len(team.rows(Followup)) == 2  # a second visit is no first visit
+    assert len(team.rows(Visit)) == 2  # "又去了": a visit of its own, not an answer to the first
 
 
 @both_backends

@@ -34,6 +34,7 @@ _MARKER_RE = re.compile(rf"(?P<key>{words_alt(list(_KEY_FIELD))})\s*(?P<sep>:|�
 _MARKER_BEFORE = set(" \t\r\n,，。;；!！?？】]）)：:、") | {""}
 _VALUE_END_RE = re.compile(r"[\n。!?！？;；]")
 _EMPTY_VALUES = {v.upper() for v in _f["empty_values"]}
+_COMPETITOR_NEXT_RE = re.compile(rf"[,，、;；]\s*(?:{words_alt(lexicon().kinds['competitor_words'])})")
 
 
 @dataclass
@@ -72,6 +73,10 @@ def find_markers(p: Prepared) -> Markers:
         end = _VALUE_END_RE.search(norm, value_start, stop)
         if end:
             stop = end.start()
+        if name != "competitor":  # "痛点是耗材太贵，竞品迈瑞在送耗材": the value ends where the competitor begins
+            end = _COMPETITOR_NEXT_RE.search(norm, value_start, stop)
+            if end:
+                stop = end.start()
         s, e = trim(p.raw, value_start, stop)
         value = p.raw[s:e]
         empty = not value or value.upper() in _EMPTY_VALUES or value.rstrip("。.") in _EMPTY_VALUES
@@ -110,7 +115,7 @@ _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|�
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
     r"(?:没有|暂无|无|没)(?:竞品|竞争|对手|友商|别家|同行)"
-    r"|(?:竞品|竞争对手|对手|友商|别家|同行)(?:还|暂时|目前|都|也)*(?:没|未|不在|无)"
+    r"|(?:竞品|竞争对手|对手|友商|别家|同行)(?:情况)?[:：是为]?(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
 )
 
 
@@ -198,6 +203,10 @@ def visit_spans(
         if not desire:
             is_next[i] = marker[i] or ours[i] or (not past[i] and coming[i] and acting[i])
         is_pain[i] = painful[i] and not is_next[i] and not our_side[i] and norm[s] != "我"
+    if has_competitor_word and any(is_pain):  # "痛点是呼吸机老化，竞品无": the competitor clause is not the pain
+        for i, hit in enumerate(_clause_hits(_COMPETITOR_CLAUSE_RE, norm, parts, starts)):
+            if hit:
+                is_pain[i] = False
 
     pain: Span | None = None
     if any(is_pain):
@@ -282,6 +291,26 @@ def _reported_pain(p: Prepared, parts: list[Span], is_next: list[bool], our_side
             return trim(p.raw, parts[i + 1][0], parts[i + 1][1])
         return None
     return None
+
+
+def no_competitor(text: str) -> str | None:
+    """The clause of `text` that says there is no competitor at the customer ("竞品无", "没有竞品"), or None.
+
+    The parse leaves `competitor` null for such a clause (nothing to report); a visit record
+    still has its answer.
+    """
+    for s, e in clauses(text):
+        if _NO_COMPETITOR_RE.search(text, s, e):
+            return text[s:e].strip(" ，,。.；;、") or None
+    return None
+
+
+def reports_a_visit(text: str) -> bool:
+    """Whether the text tells of a visit made (拜访, 见了, 去了…): a report of its own, not an answer."""
+    return _PAST_VISIT_RE.search(text) is not None or _VISIT_AGAIN_RE.search(text) is not None
+
+
+_VISIT_AGAIN_RE = re.compile(r"[再又](?:去|到|见|跑|访|拜访)|回访|走访|上门")
 
 
 def has_visit_content(norm: str) -> bool:
