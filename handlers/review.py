@@ -1,4 +1,9 @@
-"""The end-of-day review (复盘): target met or not, and if not, why and how it will be made up."""
+"""The end-of-day review (复盘): target met or not, and if not, why and how it will be made up.
+
+A member has one review a day: a later review message the same day (the reason or the
+remedy the bot asked for, "原因：…\n补救：…", or a corrected verdict) completes that
+day's review instead of adding a second one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,20 @@ from bot.dispatch import Context, Handler, Reply
 from bot.models import Review
 from bot.wecom.inbound import Message
 
+_FIELDS = ("target_met", "reason", "remedy")
+
+
+def merge_review(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """The day's review after a later message: what the later one says wins, the rest stays.
+
+    A later message that gives only a reason or a remedy keeps the earlier verdict (it can
+    only be "not met"); a review that ends up met has no reason or remedy.
+    """
+    merged = {name: later.get(name) if later.get(name) is not None else earlier.get(name) for name in _FIELDS}
+    if merged["target_met"] is not False:
+        merged["reason"] = merged["remedy"] = None
+    return merged
+
 
 def _is_review(msg: Message, ctx: Context) -> Any:
     return ctx.parsed is not None and ctx.parsed.get("kind") == "review" or None
@@ -15,18 +34,26 @@ def _is_review(msg: Message, ctx: Context) -> Any:
 
 def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
-    ctx.records.insert(
-        Review,
-        member=msg.sender,
-        review_date=ctx.now.date(),
-        target_met=p.get("target_met"),
-        reason=p.get("reason"),
-        remedy=p.get("remedy"),
-        posted_at=ctx.now,
-        raw_text=msg.text or "",
-        message_id=ctx.message_row_id,
-    )
-    return ctx.reply("review_ack.md.j2", parsed=p)
+    db = ctx.records
+    day = ctx.now.date()
+    earlier = db.first(Review, ["id", *_FIELDS, "raw_text"], member=msg.sender, review_date=day)
+    text = msg.text or ""
+    if earlier is None:
+        review = {name: p.get(name) for name in _FIELDS}
+        db.insert(
+            Review,
+            member=msg.sender,
+            review_date=day,
+            posted_at=ctx.now,
+            raw_text=text,
+            message_id=ctx.message_row_id,
+            **review,
+        )
+    else:
+        review_id, *values, raw_text = earlier
+        review = merge_review(dict(zip(_FIELDS, values, strict=True)), p)
+        db.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
+    return ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None)
 
 
 HANDLERS = [Handler("review.record", _is_review, _record, group=20)]

@@ -330,6 +330,16 @@ def first_time_in(times: list[TimeMention], span: Span | None) -> date | None:
 # ---------------------------------------------------------------------------- review
 _NEGATIVE_RE = re.compile(patterns_alt(_f["review_negative"]))
 _POSITIVE_RE = re.compile(patterns_alt(_f["review_positive"]))
+_REVIEW_KEYS = {name: words_alt(_f["template_keys"][name]) for name in ("reason", "remedy", "target", "target_met")}
+# The labels of the review template ("未达成原因：", "目标是否达成："): their words are no verdict.
+_REVIEW_LABEL_RE = re.compile(rf"(?:{'|'.join(_REVIEW_KEYS.values())})(?=\s*:)")
+_VERDICT_RE = re.compile(rf"(?:{_REVIEW_KEYS['target_met']})\s*:[ \t]*")
+_VERDICT_YES_RE = re.compile(words_alt(_f["review_verdict_yes"], latin_whole=True))
+_VERDICT_NO_RE = re.compile(words_alt(_f["review_verdict_no"], latin_whole=True))
+_VERDICT_OR_RE = re.compile(r"\s*(?:/|\||或)\s*")
+# A guessed reason or remedy opens after its own cue word: "原因客户不在" → "客户不在".
+_REASON_CUE_RE = re.compile(rf"(?:{_REVIEW_KEYS['reason']})(?:是|为)?[\s:]*")
+_REMEDY_KEY_RE = re.compile(rf"(?:{_REVIEW_KEYS['remedy']})(?:是|为|就是)?[\s:]*")
 
 
 @dataclass(slots=True)
@@ -341,19 +351,27 @@ class Review:
 
 def review_fields(p: Prepared, markers: Markers) -> Review:
     norm = p.norm
-    negative = _NEGATIVE_RE.search(norm)
-    if negative:
-        met: bool | None = False
-    elif _POSITIVE_RE.search(norm):
+    stated, stated_at = _stated_verdict(norm)
+    # the template's labels blanked out (same length), so "未达成原因：" left empty says nothing
+    text = _REVIEW_LABEL_RE.sub(lambda m: " " * len(m.group()), norm) if ":" in norm else norm
+    negative = _NEGATIVE_RE.search(text)
+    reason = markers.span("reason")
+    remedy = markers.span("remedy")
+    if stated is not None:
+        met: bool | None = stated
+    elif negative:
+        met = False
+    elif _POSITIVE_RE.search(text):
         met = True
-    elif markers.has("reason") or markers.has("remedy"):
+    elif reason is not None or remedy is not None:
         met = False
     else:
         met = None
-    reason = markers.span("reason")
-    remedy = markers.span("remedy")
-    if met is False and negative and not (markers.has("reason") and markers.has("remedy")):
-        guess_reason, guess_remedy = _review_guess(p, negative.start())
+    at = negative.start() if negative else stated_at
+    if met is False and at is not None and not (markers.has("reason") and markers.has("remedy")):
+        guess_reason, guess_remedy = _review_guess(p, at)
+        guess_reason = _after_cue(p, guess_reason, _REASON_CUE_RE)
+        guess_remedy = _after_cue(p, guess_remedy, _REMEDY_KEY_RE)
         if not markers.has("reason"):
             reason = guess_reason
         if not markers.has("remedy"):
@@ -361,6 +379,43 @@ def review_fields(p: Prepared, markers: Markers) -> Review:
     if met is not False:
         reason = remedy = None
     return Review(met, reason, remedy)
+
+
+def _stated_verdict(norm: str) -> tuple[bool | None, int | None]:
+    """The answer on a "目标是否达成：是 / 否" line, and where it stands; (None, None) when none is given.
+
+    "是", "达成", "✅" → met; "否", "未达成", "没有", "部分" → not met; the template's
+    own "是 / 否" left as it is → no answer.
+    """
+    if ":" not in norm:
+        return None, None
+    m = _VERDICT_RE.search(norm)
+    if m is None:
+        return None, None
+    at = m.end()
+    no = _VERDICT_NO_RE.match(norm, at)
+    if no:
+        return False, at
+    yes = _VERDICT_YES_RE.match(norm, at)
+    if yes is None:
+        return None, None
+    alt = _VERDICT_OR_RE.match(norm, yes.end())
+    if alt and _VERDICT_NO_RE.match(norm, alt.end()):
+        return None, None
+    line_end = _VALUE_END_RE.search(norm, at)
+    if _NEGATIVE_RE.search(norm, at, line_end.start() if line_end else len(norm)):  # "完成一半"
+        return False, at
+    return True, at
+
+
+def _after_cue(p: Prepared, span: Span | None, cue: re.Pattern[str]) -> Span | None:
+    """`span` without the cue word it opens with, when something follows the cue."""
+    if span is None:
+        return None
+    m = cue.match(p.norm, span[0], span[1])
+    if m is None or m.end() >= span[1]:
+        return span
+    return trim(p.raw, m.end(), span[1])
 
 
 def _review_guess(p: Prepared, at: int) -> tuple[Span | None, Span | None]:

@@ -1,0 +1,110 @@
+"""The end-of-day review: the bot's own template read the right way round, one review a member a day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from bot.models import Review
+from bot.parse import parse
+from tests.conftest import Bot, both_backends
+from tests.test_parse_kinds import at
+from tests.test_understanding import say
+
+# What templates/jobs/eod_review.md.j2 asks every rep to fill in.
+TEMPLATE = "今日结果：{result}\n目标是否达成：{met}\n未达成原因：{reason}\n补救计划：{remedy}"
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot()
+
+
+# ----------------------------------------------------------------------------- what the parser reads
+@pytest.mark.parametrize(
+    ("met_line", "met"),
+    [("是", True), ("达成", True), ("✅", True), ("否", False), ("未达成", False), ("没有", False), ("是 / 否", None)],
+)
+def test_the_template_verdict_line_decides_target_met(met_line: str, met: bool | None) -> None:
+    r = parse(TEMPLATE.format(result="拜访3家", met=met_line, reason="", remedy=""), at("2026-11-25", 18))
+    assert (r["kind"], r["target_met"], r["reason"], r["remedy"]) == ("review", met, None, None)
+
+
+def test_a_filled_template_gives_reason_and_remedy() -> None:
+    text = TEMPLATE.format(result="拜访2家", met="否", reason="客户临时开会", remedy="明天上午再去")
+    r = parse(text, at("2026-11-25", 18))
+    assert (r["target_met"], r["reason"], r["remedy"]) == (False, "客户临时开会", "明天上午再去")
+
+
+def test_reason_and_remedy_spans_leave_out_their_cue_words() -> None:
+    r = parse("复盘 没完成 原因客户不在 补救明天再去", at("2026-11-25", 18))
+    assert (r["target_met"], r["reason"], r["remedy"]) == (False, "客户不在", "明天再去")
+
+
+@pytest.mark.parametrize(
+    "text", ["原因：客户临时开会\n补救：明天上午再去", "补救计划：明天上午再去", "未达成原因：客户临时开会"]
+)
+def test_an_answer_with_the_templates_labels_is_a_review(text: str) -> None:
+    r = parse(text, at("2026-11-25", 18))
+    assert (r["kind"], r["target_met"]) == ("review", False)
+
+
+# ----------------------------------------------------------------------------- what the rep sees and what is stored
+@both_backends
+def test_the_filled_in_template_with_target_met_is_a_met_review(team: Bot) -> None:
+    reply = say(team, TEMPLATE.format(result="拜访3家", met="是", reason="", remedy=""))
+    [review] = team.rows(Review)
+    assert review.target_met is True and review.reason is None and review.remedy is None
+    assert "目标达成" in reply and "未达成" not in reply and "补救" not in reply
+
+
+def test_a_missed_target_without_reason_asks_for_both(team: Bot) -> None:
+    reply = say(team, TEMPLATE.format(result="拜访2家", met="否", reason="", remedy=""))
+    [review] = team.rows(Review)
+    assert review.target_met is False
+    assert "目标未达成" in reply and "未达成原因" in reply and "补救计划" in reply
+
+
+def test_a_missed_target_with_a_remedy_asks_for_the_reason_only(team: Bot) -> None:
+    reply = say(team, "今天没完成，明天补上")
+    assert "未达成原因" in reply and "补救计划" not in reply and "补救：明天补上" in reply
+
+
+@both_backends
+def test_the_answer_completes_the_same_review(team: Bot) -> None:
+    say(team, TEMPLATE.format(result="拜访2家", met="否", reason="", remedy=""))
+    team.clock.advance(minutes=20)
+    reply = say(team, "原因：客户临时开会\n补救：明天上午再去")
+    [review] = team.rows(Review)
+    assert (review.target_met, review.reason, review.remedy) == (False, "客户临时开会", "明天上午再去")
+    assert "目标是否达成" in review.raw_text and "客户临时开会" in review.raw_text
+    assert "已补充" in reply and "客户临时开会" in reply and "还请补上" not in reply
+
+
+def test_a_reason_alone_keeps_asking_for_the_remedy(team: Bot) -> None:
+    say(team, "复盘：今天目标没完成")
+    reply = say(team, "原因：客户临时开会")
+    [review] = team.rows(Review)
+    assert (review.reason, review.remedy) == ("客户临时开会", None)
+    assert "补救计划" in reply and "未达成原因" not in reply
+
+
+def test_another_members_answer_and_the_next_day_are_reviews_of_their_own(team: Bot) -> None:
+    say(team, "复盘：今天目标没完成")
+    say(team, "原因：客户临时开会", user="lina")
+    team.clock.advance(days=1)
+    say(team, "复盘：今天目标达成了")
+    rows = [(r.member, r.review_date, r.target_met, r.reason) for r in team.rows(Review)]
+    assert rows == [
+        ("zhangwei", date(2026, 11, 25), False, None),
+        ("lina", date(2026, 11, 25), False, "客户临时开会"),
+        ("zhangwei", date(2026, 11, 26), True, None),
+    ]
+
+
+def test_the_cue_word_is_not_repeated_in_the_reply(team: Bot) -> None:
+    reply = say(team, "复盘 没完成 原因客户不在 补救明天再去")
+    assert "原因：客户不在" in reply and "补救：明天再去" in reply
+    assert "原因：原因" not in reply and "补救：补救" not in reply
