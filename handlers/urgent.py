@@ -2,20 +2,28 @@
 
 Who is alerted: the on-duty people from config (rules.urgent_on_duty, e.g. logistics)
 and the leaders of the sender's region. The demand stays open until someone takes it.
+
+The alert never waits for what is missing; a demand that names no customer the bot can
+recognise asks where the goods go, and the member's answer within 30 minutes (the
+hospital's name) is filed on the demand and posted to the group for whoever delivers.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Member, Urgent
 from bot.settings import Settings
 from bot.wecom.inbound import Message
-from handlers.visits import customer_for
+from handlers.visits import customer_for, known_customer
+
+ANSWER_MINUTES = 30  # how long "送到哪家医院" stays open
 
 
 def alert_mentions(settings: Settings, members: Sequence[Member], sender: str) -> list[str]:
@@ -36,6 +44,10 @@ def _is_urgent(msg: Message, ctx: Context) -> Any:
 
 def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
+    if not p.get("customer"):
+        named = known_customer(ctx, msg.text or "")
+        if named:
+            p = {**p, "customer": named}
     db = ctx.records
     customer_id, customer_name = None, p.get("customer")
     if p.get("customer"):
@@ -61,4 +73,42 @@ def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("urgent_ack.md.j2", **values)
 
 
-HANDLERS = [Handler("urgent.raise", _is_urgent, _raise, group=20)]
+def _where_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
+    """(demand id, customer) when the message names the customer a demand of minutes ago lacked."""
+    p = ctx.parsed
+    if p is None or p.get("kind") != "other" or not p.get("customer"):
+        return None
+    read = ctx.read  # outside the write lock this raises, and the handler runs again under it
+    stmt = (
+        select(Urgent.id)
+        .where(
+            Urgent.member == msg.sender,
+            Urgent.customer_id.is_(None),
+            Urgent.status != "done",
+            Urgent.created_at >= ctx.now - timedelta(minutes=ANSWER_MINUTES),
+        )
+        .order_by(Urgent.id.desc())
+        .limit(1)
+    )
+    urgent_id = read.conn.execute(stmt).scalar()  # type: ignore[union-attr]
+    return (urgent_id, p["customer"]) if urgent_id is not None else None
+
+
+def _file_where(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
+    urgent_id, name = found
+    customer_id, canonical, _level, _created = customer_for(ctx, name)
+    db = ctx.records
+    db.update(Urgent, urgent_id, customer_id=customer_id)
+    row = db.first(Urgent, ["taken_by"], id=urgent_id)
+    taken_by = row[0] if row else None
+    mentions = [taken_by] if taken_by else alert_mentions(ctx.settings, ctx.members(), msg.sender)
+    values = {"urgent_id": urgent_id, "customer": canonical, "sender": ctx.member_named(msg.sender),
+              "alerted": mentions}  # fmt: skip
+    ctx.post("urgent_where_post.md.j2", **values)
+    return ctx.reply("urgent_where_ack.md.j2", **values)
+
+
+HANDLERS = [
+    Handler("urgent.where", _where_answer, _file_where, group=9),
+    Handler("urgent.raise", _is_urgent, _raise, group=20),
+]

@@ -360,7 +360,7 @@ def _plan_followups(ctx: Context, visit_id: Any, customer_id: int, member: str, 
                            due_at=due_at)  # fmt: skip
 
 
-def _known_customer(ctx: Context, text: str) -> str | None:
+def known_customer(ctx: Context, text: str) -> str | None:
     """A customer the directory knows, written in a report the parser found none in ("一院 心内 李医生…")."""
     cached = ctx.cache.get("aliases")
     if cached is None or monotonic() - cached[0] >= 60:
@@ -381,7 +381,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
     text = msg.text or ""
     if not p.get("customer"):
-        named = _known_customer(ctx, text)
+        named = known_customer(ctx, text)
         if named:
             p = {**p, "customer": named}
     none = no_competitor(text) if not p.get("competitor") else None

@@ -478,3 +478,34 @@ def test_export_cells_cannot_start_a_formula() -> None:
     assert cell("-5", "reason", {}, tz) == "'-5"
     assert cell(True, "complete", {}, tz) == "是" and cell("taken", "status", {}, tz) == "已接单"
     assert cell("zhangwei", "member", {"zhangwei": "张伟"}, tz) == "张伟"
+
+
+def test_only_the_taker_a_leader_or_an_admin_closes_a_taken_urgent_demand(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机")
+    urgent_id = team.rows(Urgent)[0].id
+    say(team, f"/接单 {urgent_id}", user=REP2)
+    for user in (OTHER_REGION_REP, REP):  # another rep, and the rep who raised it
+        reply = say(team, f"/完成 {urgent_id}", user=user)
+        assert f"急需 #{urgent_id} 已由李娜接单，只能由本人或组长标记完成" in reply
+    [urgent] = team.rows(Urgent)
+    assert (urgent.status, urgent.taken_by, urgent.done_at) == ("taken", REP2, None)
+    assert audits(team, "urgent.done") == []
+    say(team, f"/完成 {urgent_id}", user=LEADER)
+    assert team.rows(Urgent)[0].status == "done"
+    assert f"急需 #{urgent_id} 已完成" in posts(team)[-1]
+
+
+def test_the_taker_or_an_admin_closes_a_taken_demand_and_nobodys_demand_is_whoever_finishes_it(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机")
+    say(team, "急！市二院急诊科明天要2台除颤仪")
+    first, second = (u.id for u in team.rows(Urgent))
+    say(team, f"/接单 {first}", user=REP2)
+    assert "已完成" in say(team, f"/完成 {first}", user=REP2)
+    say(team, f"/完成 {second}", user=OTHER_REGION_REP)  # nobody took it: finishing it takes it
+    closed = [(u.status, u.taken_by) for u in team.rows(Urgent)]
+    assert closed == [("done", REP2), ("done", OTHER_REGION_REP)]
+    say(team, "急！城南中医院ICU今晚要1台呼吸机")
+    third = team.rows(Urgent)[-1].id
+    say(team, f"/接单 {third}", user=REP)
+    say(team, f"/完成 {third}", user=ADMIN)
+    assert team.rows(Urgent)[-1].status == "done"

@@ -207,6 +207,31 @@ def test_an_urgent_need_alerts_the_group_with_the_right_mentions(team: Bot) -> N
     assert "<@zhaolei>" not in content and "<@zhangwei>" not in content
 
 
+@both_backends
+def test_an_urgent_need_without_a_customer_asks_where_and_the_answer_reaches_the_group(team: Bot) -> None:
+    reply = say(team, "加急 明早前要两台制氧机")
+    [urgent] = team.rows(Urgent)
+    assert urgent.customer_id is None and "送到哪家医院" in reply
+    team.drain()
+    assert "客户未写明" in team.fake.bodies()[0]["markdown"]["content"]  # the alert does not wait
+    team.clock.advance(minutes=5)
+    reply = say(team, "市一院")
+    [urgent] = team.rows(Urgent)
+    [customer] = team.rows(Customer)
+    assert urgent.customer_id == customer.id and "市第一人民医院" in reply
+    team.drain()
+    update = team.fake.bodies()[-1]["markdown"]["content"]
+    assert f"#{urgent.id}" in update and "市第一人民医院" in update and "<@liuyang>" in update
+
+
+def test_a_customer_name_long_after_an_urgent_need_is_not_filed_on_it(team: Bot) -> None:
+    say(team, "加急 明早前要两台制氧机")
+    team.clock.advance(minutes=31)
+    say(team, "市一院")
+    [urgent] = team.rows(Urgent)
+    assert urgent.customer_id is None
+
+
 def test_member_text_cannot_mention_anyone_or_format_the_alert(team: Bot) -> None:
     say(team, "急！市一院ICU今晚要3台呼吸机 <@all> **全体** [点我](http://x)")
     team.drain()

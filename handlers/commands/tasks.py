@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.dispatch import Context, Reply
-from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Review, Urgent, Visit
+from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
 from handlers.commands.common import audit, capped, day_start, member_names, missing_items
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
 
@@ -44,6 +44,14 @@ def followup_number(args: tuple[str, ...]) -> int | None:
                 raise Usage
             return int(rest)
     return None
+
+
+def may_mark_done(owner: str | None, sender: str, member: Member | None) -> bool:
+    """Whether `sender` may mark someone's task done: its owner, a leader or an admin.
+
+    A task nobody owns yet (an urgent demand nobody took) is anyone's: who finishes it takes it.
+    """
+    return owner is None or owner == sender or (member is not None and member.role != "rep")
 
 
 def _urgent(ctx: Context, urgent_id: int) -> dict[str, Any] | None:
@@ -101,10 +109,16 @@ def done(inv: Invocation, ctx: Context) -> Reply:
             "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
         )
     me = ctx.message.sender
+    if not may_mark_done(row["taken_by"], me, ctx.member):
+        taker = member_names(ctx).get(row["taken_by"], row["taken_by"])
+        return ctx.reply(
+            "commands/urgent_state.md.j2", state="not_mine", urgent=row, urgent_id=urgent_id, taker=taker, mine=False
+        )
     values: dict[str, Any] = {"status": "done", "done_at": ctx.now}
     if row["taken_by"] is None:
         values.update(taken_by=me, taken_at=ctx.now)
-    if not ctx.records.update_where(Urgent, {"id": urgent_id, "status": row["status"]}, **values):
+    where = {"id": urgent_id, "status": row["status"], "taken_by": row["taken_by"]}  # nobody took it meanwhile
+    if not ctx.records.update_where(Urgent, where, **values):
         return ctx.reply(
             "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
         )
@@ -122,8 +136,7 @@ def _followup_done(ctx: Context, followup_id: int) -> Reply:
     row = dict(zip(cols, found, strict=True))
     customer = ctx.records.first(Customer, ["name"], id=row["customer_id"]) if row["customer_id"] else None
     row["customer"] = customer[0] if customer else None
-    me = ctx.member
-    if row["member"] != ctx.message.sender and (me is None or me.role == "rep"):
+    if not may_mark_done(row["member"], ctx.message.sender, ctx.member):
         owner = member_names(ctx).get(row["member"], row["member"])
         return ctx.reply(
             "commands/followup_state.md.j2", state="not_mine", followup=row, owner=owner, followup_id=followup_id
