@@ -14,12 +14,26 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import Customer, CustomerAlias
-from bot.settings import CustomerEntry
+from bot.settings import CUSTOMER_LEVELS, CustomerEntry
 
 
 def customer_key(name: str) -> str:
     """The form names are compared in: NFKC (full-width → half-width), no spaces, ASCII lower-cased."""
     return "".join(unicodedata.normalize("NFKC", name).split()).lower()
+
+
+_GRADE_LEVELS = {"三": "三级", "二": "二级", "一": "一级"}
+
+
+def customer_level(word: str) -> str | None:
+    """A directory level from what a leader writes: the levels themselves, or a grade with its class
+    (二甲, 三乙 → the level: only 三甲 is a level of its own), else None."""
+    word = word.strip()
+    if word in CUSTOMER_LEVELS:
+        return word
+    if len(word) == 2 and word[0] in _GRADE_LEVELS and word[1] in "甲乙丙":
+        return _GRADE_LEVELS[word[0]]
+    return None
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,17 @@ def test_adding_a_customer_is_for_leaders(team: Bot) -> None:
     assert "市第三人民医院" in say(team, "/客户 市三院")
 
 
+def test_a_grade_with_its_class_is_a_level_and_an_unknown_region_is_refused(team: Bot) -> None:
+    reply = say(team, "/客户 添加 火星医院 三甲 火星", user=LEADER)
+    assert "没有“火星”这个区域" in reply and "华东" in reply
+    assert not [c for c in team.rows(Customer) if c.name == "火星医院"]
+    assert "格式不对" in say(team, "/客户 添加 人民医院 特级 华东", user=LEADER)
+    say(team, "/客户 添加 区人民医院 二甲 华东", user=LEADER)
+    say(team, "/客户 添加 县医院 三乙 华东", user=LEADER)
+    levels = {c.name: c.level for c in team.rows(Customer)}
+    assert levels["区人民医院"] == "二级" and levels["县医院"] == "三级"
+
+
 def test_adding_a_customer_a_rep_already_named_completes_it(team: Bot) -> None:
     say(team, "拜访了城东社区卫生服务中心李医生，反馈血糖仪试纸不够用，下周送样")
     reply = say(team, "/客户 添加 城东社区卫生服务中心 社区 华东 城东社区", user=LEADER)

@@ -10,10 +10,9 @@ import json
 
 from sqlalchemy import select
 
-from bot.customers import customer_key
+from bot.customers import customer_key, customer_level
 from bot.dispatch import Context, Reply
-from bot.models import Competitor, Contact, Customer, CustomerAlias, Opportunity, Urgent, Visit
-from bot.settings import CUSTOMER_LEVELS
+from bot.models import Competitor, Contact, Customer, CustomerAlias, Member, Opportunity, Urgent, Visit
 from handlers.commands.common import Found, aliases_of, audit, capped, find_customers, member_names, missing_items
 from handlers.commands.registry import Invocation, Usage, implements
 
@@ -88,10 +87,14 @@ def card(inv: Invocation, ctx: Context) -> Reply:
 def add(inv: Invocation, ctx: Context) -> Reply:
     """名称 级别 区域 [别名…]. A customer already known by one of these names (a rep named it, level
     unknown) is completed rather than duplicated; names that belong to two customers are refused."""
-    if len(inv.args) < 3 or inv.args[1] not in CUSTOMER_LEVELS:
+    level = customer_level(inv.args[1]) if len(inv.args) >= 3 else None
+    if level is None:
         raise Usage
-    name, level, region, *aliases = inv.args
+    name, _written, region, *aliases = inv.args
     s = ctx.session
+    team_regions = sorted({r for r in s.execute(select(Member.region).where(Member.active == True)).scalars() if r})  # noqa: E712
+    if team_regions and region not in team_regions:
+        return ctx.reply("commands/region_unknown.md.j2", region=region, regions=team_regions)
     keys = list(dict.fromkeys(customer_key(n) for n in (name, *aliases) if customer_key(n)))
     owners = dict(
         s.execute(select(CustomerAlias.alias, CustomerAlias.customer_id).where(CustomerAlias.alias.in_(keys))).all()
