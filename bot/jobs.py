@@ -52,7 +52,10 @@ POST_MAX_BYTES = 4096  # WeCom: a markdown message's content is at most 4096 byt
 LIST_LIMIT = 15  # rows of one list in a post; the rest is counted ("另有 N 条")
 MARK_LIMIT = 100  # follow-ups marked per run at most; the rest goes out at the next run
 
-KEY_ROLES = ("决策者", "科室负责人")  # visit.decision_role values that make a visit "key feedback"
+# visit.decision_role values that make a visit "key feedback" for the stand-up: the decision chain
+# that moves a purchase (who decides, who buys, who signs off the specs, the money, the department
+# head), not the users and outside experts, whose word is everyday product feedback
+KEY_ROLES = ("决策者", "采购", "技术把关", "财务", "科室负责人")
 STAGES = ("线索", "意向", "方案", "报价", "招标", "签约", "丢单")
 OPEN_STAGES = STAGES[:5]
 INTENT_STAGES = ("意向", "方案", "报价", "招标", "签约")  # 意向 or later
@@ -277,6 +280,11 @@ class Team:
         p = self.by_id.get(userid)
         return p.region if p else ""
 
+    def userid_named(self, name: str | None) -> str | None:
+        """The active member whose roster name is exactly `name`; None when none or several are."""
+        found = [p.userid for p in self.people if p.active and name and p.name == name]
+        return found[0] if len(found) == 1 else None
+
     @property
     def reps(self) -> list[Person]:
         return [p for p in self.people if p.active and p.role == "rep"]
@@ -294,6 +302,29 @@ class Team:
         leaders = [p for p in self.people if p.active and p.role == "leader"]
         mine = [p.userid for p in leaders if region and p.region == region]
         return mine or [p.userid for p in leaders]
+
+
+LeaveCover = tuple[str, date, date, str]  # (member, first day, last day, who covers)
+
+
+def leave_covers(session: sqlmodel.Session, members: Iterable[str], first: date, last: date) -> list[LeaveCover]:
+    """The leaves of `members` with a cover that overlap `first`..`last`, oldest first."""
+    stmt = (
+        select(Leave.member, Leave.start, Leave.end, Leave.handover)
+        .where(Leave.member.in_(sorted(set(members))), Leave.handover.is_not(None))
+        .where(Leave.start <= last, Leave.end >= first)
+        .order_by(Leave.id)
+    )
+    return [(m, start, end, handover) for m, start, end, handover in session.execute(stmt)]
+
+
+def cover_on(covers: Sequence[LeaveCover], member: str, day: date) -> str | None:
+    """Who covers `member` on `day`: the handover of the latest leave that includes the day."""
+    found = None
+    for who, start, end, handover in covers:
+        if who == member and start <= day <= end:
+            found = handover
+    return found
 
 
 def on_leave(session: sqlmodel.Session, day: date) -> dict[str, str | None]:
@@ -474,6 +505,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
         meeting_end=start + timedelta(minutes=minutes),
         link=_link(link),
         key_visits=key_visits,
+        key_roles=KEY_ROLES,
         stage_changes=stage_changes,
         new_customers=new_customers,
         trips=trips,
@@ -1006,6 +1038,10 @@ def followups(ctx: JobContext) -> list[Post]:
 
     coming = fetch(Followup.due_at >= at, Followup.due_at <= horizon, Followup.reminded_at.is_(None))
     late = fetch(Followup.due_at < at, Followup.overdue_at.is_(None))
+    covers: list[LeaveCover] = []
+    if coming or late:
+        days = [r["due_at"].date() for r in (*coming, *late)]
+        covers = leave_covers(s, {r["member"] for r in (*coming, *late)}, min(days), max(days))
     out: list[Post] = []
     if coming:
         s.execute(
@@ -1013,24 +1049,33 @@ def followups(ctx: JobContext) -> list[Post]:
             .where(Followup.id.in_([r["id"] for r in coming]), Followup.reminded_at.is_(None))
             .values(reminded_at=at)
         )
-        out += ctx.render("followup_reminder.md.j2", groups=_by_member(coming, team))
+        out += ctx.render("followup_reminder.md.j2", groups=_by_member(coming, team, covers))
     if late:
         s.execute(
             update(Followup)
             .where(Followup.id.in_([r["id"] for r in late]), Followup.overdue_at.is_(None))
             .values(overdue_at=at)
         )
-        groups = _by_member(late, team)
+        groups = _by_member(late, team, covers)
         for g in groups:
-            g["leaders"] = [u for u in team.leaders(team.region(g["userid"])) if u != g["userid"]]
+            covering = {c["userid"] for c in g["covers"]}
+            g["leaders"] = [u for u in team.leaders(team.region(g["userid"])) if u != g["userid"] and u not in covering]
         out += ctx.render("followup_overdue.md.j2", groups=groups, at=at)
     return out
 
 
-def _by_member(rows: list[dict[str, Any]], team: Team) -> list[dict[str, Any]]:
+def _by_member(rows: list[dict[str, Any]], team: Team, covers: Sequence[LeaveCover] = ()) -> list[dict[str, Any]]:
+    """Follow-ups by member; a follow-up due while its member is on leave names who covers
+    (`cover`), and the group lists those covers (`covers`: name, and userid when the name is
+    exactly a member's, so the post can @ them)."""
     groups: dict[str, dict[str, Any]] = {}
     for r in rows:
-        g = groups.setdefault(r["member"], {"userid": r["member"], "name": team.name(r["member"]), "rows": []})
+        member = r["member"]
+        g = groups.setdefault(member, {"userid": member, "name": team.name(member), "rows": [], "covers": []})
+        r["cover"] = cover_on(covers, member, r["due_at"].date())
+        if r["cover"] and all(c["name"] != r["cover"] for c in g["covers"]):
+            userid = team.userid_named(r["cover"])
+            g["covers"].append({"name": r["cover"], "userid": userid if userid != member else None})
         g["rows"].append(r)
     return list(groups.values())
 

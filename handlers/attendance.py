@@ -1,14 +1,28 @@
-"""Trip reports (报备) and leave (请假/调休): the day a rep will be out, and who covers."""
+"""Trip reports (报备) and leave (请假/调休): the day a rep will be out, and who covers.
+
+A leave without a cover asks who covers; for 30 minutes the member's next message that
+names someone ("交给小李", "客户交给李娜跟进", or just "李娜") fills in the handover of that
+leave instead of being read as a message of its own.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Itinerary, Leave
+from bot.parse.fields import handover
+from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 from handlers.visits import customer_for
+
+HANDOVER_MINUTES = 30  # how long the question "由谁代为跟进" stays open
+_BARE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_ANSWER_PUNCT = " \t\r\n。.!！~～,，"
 
 
 def trip_day(parsed: dict[str, Any], today: date) -> date:
@@ -20,6 +34,18 @@ def leave_span(parsed: dict[str, Any], today: date) -> tuple[date, date]:
     start = date.fromisoformat(parsed["start"]) if parsed.get("start") else today
     end = date.fromisoformat(parsed["end"]) if parsed.get("end") else start
     return start, max(start, end)
+
+
+def handover_in(text: str) -> str | None:
+    """Who covers, from an answer to "由谁代为跟进": "交给小李", "客户交给李娜跟进", or a bare name."""
+    answer = text.strip(_ANSWER_PUNCT)
+    if not answer:
+        return None
+    found = handover(prepare(answer))
+    if found is None and _BARE_NAME.fullmatch(answer):
+        found = handover(prepare(f"交给{answer}"))  # "小李" is read as "交给小李"
+        found = found if found == answer else None
+    return found
 
 
 def _kind(kind: str) -> Any:
@@ -58,10 +84,40 @@ def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
-    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=p.get("handover"))
+    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=p.get("handover"), amended=False)
+
+
+def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
+    """(leave id, cover) when the message answers the question of a leave reported minutes ago."""
+    p = ctx.parsed
+    if p is None or not (p.get("kind") == "other" or (p.get("kind") == "leave" and not p.get("start"))):
+        return None
+    cover = handover_in(msg.text or "")
+    if cover is None:
+        return None
+    read = ctx.read  # outside the write lock this raises, and the handler runs again under it
+    since = ctx.now - timedelta(minutes=HANDOVER_MINUTES)
+    stmt = (
+        select(Leave.id)
+        .where(Leave.member == msg.sender, Leave.handover.is_(None), Leave.reported_at >= since)
+        .order_by(Leave.id.desc())
+        .limit(1)
+    )
+    leave_id = read.conn.execute(stmt).scalar()
+    return (leave_id, cover) if leave_id is not None else None
+
+
+def _fill_handover(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
+    leave_id, cover = found
+    db = ctx.records
+    db.update(Leave, leave_id, handover=cover)
+    row = db.first(Leave, ["start", "end"], id=leave_id)
+    start, end = row if row else (ctx.now.date(), ctx.now.date())
+    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=True)
 
 
 HANDLERS = [
+    Handler("attendance.handover", _handover_answer, _fill_handover, group=8),
     Handler("attendance.trip", _kind("itinerary"), _trip, group=20),
     Handler("attendance.leave", _kind("leave"), _leave, group=20),
 ]

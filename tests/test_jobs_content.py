@@ -195,6 +195,22 @@ def test_agenda_on_an_ordinary_friday_names_yesterdays_key_customer(env: Env) ->
     assert "- 王强｜县人民医院 院办（决策者）：新院区筹备，需要整套监护系统" in text and "会后" not in text
 
 
+def test_agenda_lists_the_whole_decision_chain_but_not_users_and_experts(env: Env) -> None:
+    yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(3, 1))
+    for department, role, note in (
+        ("设备科", "采购", "确认下周提交采购申请"),
+        ("信息科", "技术把关", "接口参数要提前确认"),
+        ("财务科", "财务", "预算年底前批"),
+        ("心内科", "使用者", "耗材匹配度需优化"),
+        ("心内科", "影响者", "学术会上提了一句"),
+    ):
+        visit(env, "zhangwei", yiyuan, local(5, 7, 15), department=department, decision_role=role, next_action=note)
+    text = env.text("morning_agenda", local(5, 8, 8, 30))
+    assert lines_with(text, "张伟｜市第一人民医院 设备科（采购）；下一步：确认下周提交采购申请")
+    assert lines_with(text, "信息科（技术把关）") and lines_with(text, "财务科（财务）")
+    assert "耗材匹配度" not in text and "学术会" not in text
+
+
 # ----------------------------------------------------------------------------- end of day
 @both_backends
 def test_review_prompt_has_the_template_and_todays_numbers(env: Env) -> None:
@@ -403,6 +419,31 @@ def test_done_followups_are_left_alone(env: Env) -> None:
     vid = visit(env, "lina", None, local(5, 5, 10))
     env.add(Followup(visit_id=vid, member="lina", kind="summary", due_at=local(5, 6, 10), status="done"))
     assert env.run("followups", local(5, 7, 9)) == []
+
+
+def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
+    yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(5, 6, 10))
+    vid = visit(env, "zhangwei", yiyuan, local(5, 6, 10), first_visit=True)
+    wid = visit(env, "wangqiang", None, local(5, 6, 10))
+    env.add(
+        Leave(member="zhangwei", start=date(2026, 5, 7), end=date(2026, 5, 8), handover="李娜"),
+        Leave(member="wangqiang", start=date(2026, 5, 7), end=date(2026, 5, 7), handover="小李"),  # no such member
+        Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="summary", due_at=local(5, 7, 10)),
+        Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="plan", due_at=local(5, 11, 18)),
+        Followup(visit_id=wid, member="wangqiang", kind="summary", due_at=local(5, 7, 11)),
+    )
+    text = env.text("followups", local(5, 6, 17))
+    assert "<@zhangwei> <@lina>" in text
+    assert lines_with(text, "市第一人民医院：拜访小结，5月7日 10:00 前（张伟休假，由李娜代为跟进）")
+    assert lines_with(text, "客户未写明：拜访小结，5月7日 11:00 前（王强休假，由小李代为跟进）")
+    assert "<@wangqiang>\n" in text and text.count("<@") == 3  # 小李 is named, not mentioned
+
+    overdue = env.text("followups", local(5, 7, 12))
+    assert "跟进已逾期" in overdue and "<@zhangwei> <@lina> <@chenjing>" in overdue
+    assert "（张伟休假，由李娜代为跟进）" in overdue
+
+    reminder = env.text("followups", local(5, 11, 9))  # the plan falls due after the leave
+    assert "定制方案" in reminder and "<@lina>" not in reminder and "代为跟进" not in reminder
 
 
 # ----------------------------------------------------------------------------- urgent_escalation

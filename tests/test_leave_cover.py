@@ -1,0 +1,54 @@
+"""A leave without a cover: the bot asks who covers, and the member's reply fills it in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from bot.models import Leave, Visit
+from tests.conftest import Bot, both_backends
+from tests.test_understanding import say
+
+LEAVE = "12月3号到4号请事假两天"
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot()
+
+
+@both_backends
+@pytest.mark.parametrize(("answer", "cover"), [("交给小李", "小李"), ("客户交给李娜跟进", "李娜"), ("李娜", "李娜")])
+def test_the_reply_to_who_covers_fills_the_handover(team: Bot, answer: str, cover: str) -> None:
+    assert "请补充一下由谁代为跟进" in say(team, LEAVE)
+    team.clock.advance(minutes=5)
+    reply = say(team, answer)
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.end, leave.handover) == (date(2026, 12, 3), date(2026, 12, 4), cover)
+    assert "已补上" in reply and f"工作由{cover}代为跟进" in reply and "没看懂" not in reply
+
+
+def test_after_thirty_minutes_the_reply_is_not_an_answer(team: Bot) -> None:
+    say(team, LEAVE)
+    team.clock.advance(minutes=31)
+    say(team, "交给小李")
+    assert [leave.handover for leave in team.rows(Leave)] == [None]
+
+
+def test_another_members_reply_and_a_covered_leave_are_left_alone(team: Bot) -> None:
+    say(team, LEAVE)
+    say(team, "交给小李", user="lina")
+    say(team, "周五请假一天，客户交给李娜跟进", user="wangqiang")
+    say(team, "交给小李", user="wangqiang")
+    assert [(leave.member, leave.handover) for leave in team.rows(Leave)] == [("zhangwei", None), ("wangqiang", "李娜")]
+
+
+def test_a_visit_question_asked_before_the_leave_does_not_take_the_cover(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    say(team, LEAVE)
+    say(team, "交给小李")
+    [leave] = team.rows(Leave)
+    [visit] = team.rows(Visit)
+    assert leave.handover == "小李" and "小李" not in (visit.pain_points or "") + (visit.competitor or "")
