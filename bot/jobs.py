@@ -179,6 +179,15 @@ def _developed() -> ColumnElement[bool]:
     return func.coalesce(Customer.created_by, "") != CONFIG_CREATOR
 
 
+def _first_visited(since: datetime, until: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Conditions on Visit joined to Customer: a customer the team developed, first visited in since..until.
+
+    A new customer is one the team started working on, not any name that entered the
+    directory (a competitor note or a trip report names hospitals nobody visited).
+    """
+    return (Visit.first_visit.is_(True), Visit.visited_at >= since, Visit.visited_at < until, _developed())
+
+
 def _conf(settings: Settings, job: str) -> Mapping[str, Any]:
     value = settings.schedule.get(job)
     return value if isinstance(value, Mapping) else {}
@@ -405,12 +414,15 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
     new_customers = _listing(
         tz,
         s.execute(
-            select(Customer.name, Customer.level, Customer.region, Customer.created_by, _total())
-            .where(Customer.created_at >= since, Customer.created_at < at, _developed())
-            .order_by(Customer.created_at, Customer.id)
+            select(Customer.name, Customer.level, Customer.region, func.min(Visit.member).label("by_member"), _total())
+            .select_from(Visit)
+            .join(Customer, Customer.id == Visit.customer_id)
+            .where(*_first_visited(since, at))
+            .group_by(Customer.id, Customer.name, Customer.level, Customer.region)
+            .order_by(func.min(Visit.visited_at), Customer.id)
             .limit(LIST_LIMIT)
         ),
-        lambda r: {**r, "by": team.name(r["created_by"])},
+        lambda r: {**r, "by": team.name(r["by_member"])},
     )
     trips = _listing(
         tz,
@@ -798,8 +810,10 @@ def weekly_report(ctx: JobContext) -> list[Post]:
     # customer portrait: new customers this week by level
     portrait: dict[str, dict[str | None, int]] = defaultdict(dict)
     for region, level, n in s.execute(
-        select(Customer.region, Customer.level, func.count())
-        .where(Customer.created_at >= week_start, Customer.created_at < at, _developed())
+        select(Customer.region, Customer.level, func.count(distinct(Customer.id)))
+        .select_from(Visit)
+        .join(Customer, Customer.id == Visit.customer_id)
+        .where(*_first_visited(week_start, at))
         .group_by(Customer.region, Customer.level)
     ):
         portrait[region or ""][level] = int(n)

@@ -134,6 +134,7 @@ def test_agenda_after_the_holiday_names_key_feedback_trips_and_warnings(env: Env
     yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(3, 1))
     shengyi = customer(env, "省人民医院", "三甲", "华东", local(3, 1))
     xinkehu = customer(env, "城东社区卫生服务中心", "社区", "华东", local(4, 30, 11))
+    customer(env, "城西医院", None, "华东", local(5, 2, 9))  # named in a note, never visited: no new customer
     (wang,) = env.add(Contact(customer_id=yiyuan, name="王主任", department="设备科", decision_role="科室负责人"))
     env.add(
         Visit(member="zhangwei", customer_id=yiyuan, contact_id=wang.id, department="设备科",
@@ -171,7 +172,7 @@ def test_agenda_after_the_holiday_names_key_feedback_trips_and_warnings(env: Env
     assert "<@all>" not in text and "＜＠all＞" in key and "＊＊急＊＊" in key  # member text cannot @ or format
     assert "生化仪慢" not in text and "旧事" not in text  # a user, and a visit before the last stand-up
     assert "市第一人民医院（影像类）：意向 → 方案" in text
-    assert "城东社区卫生服务中心（社区），张伟开发" in text
+    assert "城东社区卫生服务中心（社区），张伟开发" in text and "城西医院" not in text
     assert lines_with(text, "王强 → 省人民医院 ICU")
     assert not lines_with(text, "张伟 → 市第一人民医院")  # tomorrow's trip
     assert lines_with(text, "城东社区卫生服务中心 定制方案，18:00 前")
@@ -309,12 +310,15 @@ def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     # 华东: April D = o1 o2 o6 o9 = 4, N 1 -> 25.0%; May D = o2 o3 o6 o9 = 4, N 2 -> 50.0%
     # open now: o3 o9 意向, o5 线索, o7 报价; signed this week: o2 o6
 
+    # new customers are those first visited this week: A and B; C is only named in an urgent need
+    # and a competitor note, G was added by a leader and nobody has visited it yet
+    env.add(Customer(name="G院", level="三甲", region="华东", created_at=local(5, 7), created_by="chenjing"))
     visit(env, "zhangwei", a, local(5, 6, 10), decision_role="科室负责人", pain_points="CT老化，培训不足",
-          competitor="联影", next_action="报价")  # fmt: skip
+          competitor="联影", next_action="报价", first_visit=True)  # fmt: skip
     visit(env, "zhangwei", a, local(5, 7, 10), pain_points="培训不够")
     visit(env, "lina", b, local(5, 7, 11), decision_role="采购", pain_points="呼吸机不够用，希望加强培训",
-          competitor="无", next_action="方案")  # fmt: skip
-    visit(env, "lina", b, local(4, 30, 11), pain_points="彩超故障")  # last week
+          competitor="无", next_action="方案", first_visit=True)  # fmt: skip
+    visit(env, "lina", d, local(4, 30, 11), pain_points="彩超故障")  # last week
     env.add(
         Urgent(member="wangqiang", region="华南", customer_id=c, status="taken", created_at=local(5, 7, 9),
                items=json.dumps([{"product": "监护仪", "quantity": 5, "unit": "台"}], ensure_ascii=False)),
@@ -332,8 +336,9 @@ def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     assert total.startswith("# 📊 销售周报 · 5月4日–5月8日")
     assert "## 全部" in total and "## 华东" in east and "## 华南" in south
     # portrait
-    assert "本周新开发客户 3 家：二级 2 家（67%）、三甲 1 家（33%）" in total
+    assert "本周新开发客户 2 家：三甲 1 家（50%）、二级 1 家（50%）" in total
     assert "本周新开发客户 2 家：三甲 1 家（50%）、二级 1 家（50%）" in east
+    assert "本周新开发客户 0 家" in south
     assert "生命支持 2 家客户/2 次（67%）、影像类 1 家客户/1 次（33%）" in total
     # funnel
     assert "在手商机 4 个：线索 1 → 意向 2 → 方案 0 → 报价 1 → 招标 0" in total
