@@ -110,12 +110,15 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
 
         from bot.runtime import build_runtime
 
-        rt = build_runtime(settings, engine=engine)
+        # With no webhook of its own in the config, posts go to the local sink, as in simulator mode:
+        # the webhook address `say` makes up reaches nothing.
+        sink = creds.simulated or not settings.wecom.webhook_url
+        rt = build_runtime(settings, engine=engine, local_sink=sink)
         resp = rt.service.receive(query, body)
         status, reply_body = resp.status, resp.body
         rt.worker.drain()
         with Session(engine) as s:
-            if creds.simulated:
+            if sink:
                 posts = [json.loads(p.payload) for p in s.exec(select(SimPost).where(SimPost.source == source))]
             else:
                 posts = [json.loads(p.payload) for p in s.exec(select(Outbox).where(Outbox.source == source))]

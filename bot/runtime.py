@@ -118,7 +118,10 @@ def build_runtime(
     handlers: list[Handler] | None = None,
     clock: Callable[[], datetime] | None = None,
     utc_clock: Callable[[], datetime] = utcnow,
+    local_sink: bool | None = None,
 ) -> Runtime:
+    """The bot's parts. Group posts go to the local sink in simulator mode (no credentials), or
+    when `local_sink` says so (`say --local` on a config with no webhook of its own)."""
     if handlers is None:
         from handlers import load
 
@@ -141,7 +144,7 @@ def build_runtime(
         CallbackCipher(creds.token, creds.aes_key, creds.receive_id),
         Dispatcher(handlers),
         renderer,
-        local_sink=creds.simulated,
+        local_sink=creds.simulated if local_sink is None else local_sink,
         clock=clock,
         on_posted=worker.notify,
         rebase=lambda url: rebase(url, settings.wecom.api_base),

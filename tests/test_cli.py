@@ -64,6 +64,20 @@ def test_say_local_prints_the_reply_and_export_finds_the_message(
         assert len(capsys.readouterr().out.splitlines()) == expected
 
 
+def test_say_local_after_init_shows_group_posts_without_a_webhook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # init writes real credentials but no webhook: --local posts to the local sink, not to a made-up WeCom address
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0  # its sample roster has zhangwei
+    capsys.readouterr()
+    assert main(["say", "--local", "--user", "zhangwei", "@前线助手 急！市一院ICU今晚要3台呼吸机"]) == 0
+    out = capsys.readouterr().out
+    assert "[群消息 1/1]" in out and "急需" in out
+    assert main(["outbox"]) == 0
+    assert "qyapi" not in capsys.readouterr().out
+
+
 def test_export_rejects_a_bad_since(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(sim_config), "export", "messages", "--since", "last week"]) == 2
     assert "--since" in capsys.readouterr().err
