@@ -200,8 +200,9 @@ _ROLE_RULES = [
 def decision_role(title: str | None, department: str | None) -> str | None:
     """The contact's place in the decision chain (parse-schema.md table, first match wins)."""
     category = department_category(department)
-    # 科室负责人: a 主任/护士长 of any department the earlier rules did not claim (clinical, 护理部 …)
-    clinical = category not in ("procurement", "technical", "finance")
+    # 科室负责人: a 主任/护士长 of a department the earlier rules did not claim (clinical, 护理部 …);
+    # with no department written, a 主任 could head any (设备科 too): no role, never a guess
+    clinical = department is not None and category not in ("procurement", "technical", "finance")
     for role, titles, categories, clinical_titles in _ROLE_RULES:
         if title is not None and title in titles:
             return role
