@@ -176,3 +176,9 @@ def test_unlisted_brand_guess_is_not_a_competitor_word() -> None:
 )
 def test_more_brands(text: str, brand: str) -> None:
     assert field(text, "brand") == brand
+
+
+@pytest.mark.parametrize("text", ["听说有家公司在市一院搞买一送一", "有个厂家在市二院送耗材"])
+def test_an_unnamed_company_is_competitor_news_with_no_brand(text: str) -> None:
+    assert field(text, "kind") == "competitor"
+    assert field(text, "brand") is None

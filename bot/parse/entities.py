@@ -249,6 +249,9 @@ _NOT_BRANDS = {
 }
 
 
+_SOME_ONE_RE = re.compile(r"(?:有|一|某|这|那|另|另一|几)(?:家|个|些)")
+
+
 def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
     """An unlisted competitor named at the start, just before 在/给 + a customer ("瑞康在市一院搞活动")."""
     if not customers:
@@ -259,6 +262,8 @@ def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
     m = _UNKNOWN_BRAND_RE.match(norm)
     name = m.group("brand") if m else ""
     if not m or m.end() != customers[0].start or name in _NOT_BRANDS or name[0] in "小老阿":
+        return None
+    if _SOME_ONE_RE.match(name):  # 有家公司, 一家, 某个厂家: someone unnamed, no brand
         return None
     return Found(m.start("brand"), m.end("brand"), raw[m.start("brand") : m.end("brand")])
 
