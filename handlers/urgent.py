@@ -38,6 +38,15 @@ def alert_mentions(settings: Settings, members: Sequence[Member], sender: str) -
     return out
 
 
+def quoted(text: str) -> str:
+    """The need as the alert quotes it: without the command it was sent with ("/急需 …")."""
+    stripped = text.lstrip()
+    if stripped.startswith(("/", "／")):
+        parts = stripped.split(None, 1)
+        return parts[1] if len(parts) > 1 else ""
+    return text
+
+
 def _is_urgent(msg: Message, ctx: Context) -> Any:
     return ctx.parsed is not None and ctx.parsed.get("kind") == "urgent" or None
 
@@ -68,7 +77,7 @@ def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
     )
     mentions = alert_mentions(ctx.settings, ctx.members(), msg.sender)
     values = {"urgent_id": urgent_id, "customer": customer_name, "parsed": p, "sender": ctx.member_named(msg.sender),
-              "alerted": mentions, "text": msg.text}  # fmt: skip
+              "alerted": mentions, "text": quoted(msg.text or "")}  # fmt: skip
     ctx.post("urgent_alert.md.j2", **values)
     return ctx.reply("urgent_ack.md.j2", **values)
 

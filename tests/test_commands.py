@@ -172,6 +172,7 @@ def test_urgent_command_alerts_the_group(team: Bot) -> None:
     assert f"#{urgent.id}" in reply
     [alert] = posts(team)
     assert f"/接单 {urgent.id}" in alert and "<@liuyang>" in alert
+    assert "> 市一院ICU要3台呼吸机" in alert and "/急需" not in alert  # the quote is the need, not the command
     assert audits(team, "urgent.record")
 
 
