@@ -1153,7 +1153,7 @@ def urgent_escalation(ctx: JobContext) -> list[Post]:
             "urgent_escalation.md.j2",
             level=level,
             u={**_local_row(r, ctx.tz), "products": _items(r["items"]), "name": team.name(r["member"])},
-            minutes=int(age.total_seconds() // 60),
+            minutes=round(age.total_seconds() / 60),  # to the nearest minute: 19:59.5 reads 20
             targets=targets,
         )
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -452,6 +452,12 @@ def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
 
 
 # ----------------------------------------------------------------------------- urgent_escalation
+def test_urgent_escalation_names_the_minutes_as_a_clock_would(env: Env) -> None:
+    env.add(Urgent(member="wangqiang", region="华南", created_at=local(5, 2, 10) + timedelta(milliseconds=500)))
+    # the job runs on the minute, half a second short of 20 minutes after the demand
+    assert "已 20 分钟无人接单" in env.text("urgent_escalation", local(5, 2, 10, 20))
+
+
 @both_backends
 def test_urgent_goes_to_the_region_leader_at_15_minutes_and_the_manager_at_60_once_each(env: Env) -> None:
     shengyi = customer(env, "省人民医院", "三甲", "华南", local(3, 1))
