@@ -44,6 +44,8 @@ from bot.models import (
     Visit,
 )
 from bot.parse import CORE_ITEMS
+from bot.parse.entities import find_brands
+from bot.parse.text import prepare
 from bot.render import Renderer, Trusted
 from bot.settings import Settings, parse_time
 from bot.workdays import WorkCalendar
@@ -681,6 +683,24 @@ def _keyword_counts(
     return out
 
 
+def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str, dict[str, tuple[int, int]]]:
+    """region -> brand -> (customers, visits) from (region, customer id, competitor item) rows.
+
+    A brand counts once per visit that names it; a visit with no customer is a customer of its own.
+    """
+    seen: dict[tuple[str, str], tuple[set[Any], int]] = {}
+    for i, (region, customer_id, text) in enumerate(rows):
+        prepared = prepare(text)
+        for brand in dict.fromkeys(f.text for f in find_brands(prepared.raw, prepared.norm)):
+            customers, n = seen.get((region or "", brand), (set(), 0))
+            customers.add(customer_id if customer_id is not None else ("visit", i))
+            seen[(region or "", brand)] = (customers, n + 1)
+    out: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for (region, brand), (customers, n) in seen.items():
+        out[region][brand] = (len(customers), n)
+    return out
+
+
 def _visit_region() -> Any:
     """A visit's region: its customer's when it names one, else the rep's."""
     return case((Visit.customer_id.is_not(None), Customer.region), else_=func.coalesce(Member.region, "")).label(
@@ -839,6 +859,16 @@ def weekly_report(ctx: JobContext) -> list[Post]:
     )
     needs = _keyword_counts(s, union_all(visit_texts, urgent_texts).subquery(), cats.product_lines)
     problems = _keyword_counts(s, visit_texts.subquery(), cats.problems)
+    # competitor penetration: the brands this week's visit records name in their competitor item
+    penetration = brand_counts(
+        s.execute(
+            select(_visit_region(), Visit.customer_id, Visit.competitor)
+            .select_from(Visit)
+            .outerjoin(Customer, Customer.id == Visit.customer_id)
+            .outerjoin(Member, Member.userid == Visit.member)
+            .where(Visit.visited_at >= week_start, Visit.visited_at < at, Visit.competitor.is_not(None))
+        )
+    )
 
     # funnel: open opportunities per stage, this week's signed/lost, conversion and cycle by month
     stages: dict[str, dict[str, int]] = defaultdict(dict)
@@ -896,7 +926,7 @@ def weekly_report(ctx: JobContext) -> list[Post]:
         activity[member] = (int(n), int(c or 0))
 
     regions = list(team.regions)
-    for source in (portrait, needs, problems, stages, closed_week, conversion, competitors):
+    for source in (portrait, needs, problems, penetration, stages, closed_week, conversion, competitors):
         for region in source:
             if region not in regions:
                 regions.append(region)
@@ -934,6 +964,7 @@ def weekly_report(ctx: JobContext) -> list[Post]:
             return rows
 
         need_rows = ranked(needs, list(cats.product_lines))
+        penetration_rows = ranked(penetration, sorted({b for k in keys for b in penetration.get(k, {})}))
         mention_total = sum(r["mentions"] for r in need_rows)
         for r in need_rows:
             r["share"] = r["mentions"] / mention_total if mention_total else 0.0
@@ -984,6 +1015,7 @@ def weekly_report(ctx: JobContext) -> list[Post]:
             "new_total": new_total,
             "levels": level_rows,
             "needs": need_rows,
+            "penetration": penetration_rows,
             "stages": [{"stage": st, "count": stage_counts.get(st, 0)} for st in OPEN_STAGES],
             "open_total": sum(stage_counts.values()),
             "signed_week": closed.get(SIGNED, 0),

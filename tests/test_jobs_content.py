@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.db import create_schema, make_engine
-from bot.jobs import JOBS, JobContext, Post, split_markdown
+from bot.jobs import JOBS, JobContext, Post, brand_counts, split_markdown
 from bot.models import (
     Competitor,
     Contact,
@@ -355,6 +355,8 @@ def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     assert "- 迈瑞：2 次；最新 5月7日：买设备送耗材（C院）" in total
     assert "- 联影：1 次；最新 5月6日：CT巡展" in total and "飞利浦" not in total
     assert "- 迈瑞：1 次；最新 5月6日：降价促销" in east
+    # penetration: the brands named in this week's visit records (A's 联影; B's 无 names none)
+    assert "拜访中的竞品渗透：联影 1 家客户" in total and "拜访中的竞品渗透：本周拜访记录未提到竞品品牌" in south
     # team activity
     assert "本周拜访 3 条，记录完整率 67%" in total
     assert "- 华东：3 条，完整率 67%" in total and "- 华南：0 条，完整率 —" in total  # regions in the total
