@@ -1240,8 +1240,19 @@ def toolkit_check(ctx: JobContext) -> list[Post]:
             stale.append({**view, "age": (today - doc.version_date).days})
     expiring.sort(key=lambda d: d["days"])
     stale.sort(key=lambda d: -d["age"])
+    # the working-day calendar is part of what the bot runs on: a year it does not know (this one, or
+    # the next within a month) makes every working-day post and due date fall on holidays too
+    unknown = sorted({y for y in (today.year, (today + timedelta(days=31)).year) if not ctx.calendar.knows(y)})
+    admins = [p.userid for p in Team.load(ctx.session).people if p.active and p.role == "admin"] if unknown else []
     return ctx.render(
-        "toolkit_check.md.j2", today=today, expiring=expiring, stale=stale, fresh=fresh, count=len(ctx.settings.toolkit)
+        "toolkit_check.md.j2",
+        today=today,
+        expiring=expiring,
+        stale=stale,
+        fresh=fresh,
+        count=len(ctx.settings.toolkit),
+        unknown_years=unknown,
+        admins=admins,
     )
 
 

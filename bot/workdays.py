@@ -50,6 +50,17 @@ class WorkCalendar:
     def __repr__(self) -> str:
         return f"WorkCalendar(holidays={len(self.holidays)}, workdays={len(self.workdays)})"
 
+    def knows(self, year: int) -> bool:
+        """Whether the statutory calendar of `year` is known: chinesecalendar has it, or an admin
+        listed days off or make-up working days in that year."""
+        if any(d.year == year for d in self.holidays | self.workdays):
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+        except NotImplementedError:
+            return False
+        return True
+
     def is_workday(self, d: date) -> bool:
         """True when `d` is a working day."""
         cached = self._cache.get(d)

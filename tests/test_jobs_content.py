@@ -536,3 +536,29 @@ def test_toolkit_check_warns_of_an_expiring_and_a_stale_document(tmp_path: Path)
     quiet = make_env(tmp_path / "quiet")
     text = quiet.text("toolkit_check", local(5, 6, 8))
     assert "出门前检查工具包" in text and "到期" not in text and "未更新" not in text
+
+
+def test_toolkit_check_asks_the_admin_for_a_year_the_holiday_calendar_does_not_know(tmp_path: Path) -> None:
+    e = make_env(tmp_path)
+    # chinesecalendar knows the years of its release; 2099 and 2100 it will not know for a while
+    text = e.text("toolkit_check", datetime(2099, 12, 7, 8, tzinfo=TZ))
+    (line,) = lines_with(text, "节假日日历")
+    assert "2099、2100 年的法定节假日和调休还没有数据" in line and "calendar.holidays" in line
+    assert "<@liuyang>" in line and "<@zhangwei>" not in line  # the admin, not the team
+    assert "节假日日历" not in e.text("toolkit_check", local(5, 6, 8))  # a known year says nothing
+
+
+def test_a_year_is_known_from_the_statutory_data_or_the_admins_dates() -> None:
+    assert WorkCalendar().knows(2026) and not WorkCalendar().knows(2099)
+    assert WorkCalendar(holidays=[date(2099, 1, 1)]).knows(2099)
+
+
+def test_brand_counts_count_customers_and_visits_per_region() -> None:
+    rows = [
+        ("华东", 1, "迈瑞在科里有6台在用"),
+        ("华东", 1, "迈瑞和GE都来过"),
+        ("华东", None, "GE的在保"),
+        ("华南", 2, "没有竞品"),
+        (None, 3, "飞利浦刚投了两台试用机"),
+    ]
+    assert brand_counts(rows) == {"华东": {"迈瑞": (1, 2), "GE": (2, 2)}, "": {"飞利浦": (1, 1)}}
