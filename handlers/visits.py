@@ -294,7 +294,12 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         if visit[0] is not None and (alias is None or alias[0] != visit[0]):
             return None  # another customer: a visit (or news) of its own
     kind = parsed.get("kind")
-    continued = parsed if kind == "visit" else parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
+    if kind == "visit":
+        continued = parsed
+    elif loose and not text.rstrip().endswith(("?", "？")):
+        continued = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
+    else:  # hours later, a chat message or a question is not read as a report: labelled lines only
+        continued = {}
     missing = json.loads(row[1])
     answers = answers_from(missing, parsed, text, continued, loose=loose)
     if kind == "visit" and not answers:

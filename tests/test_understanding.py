@@ -84,6 +84,15 @@ def test_after_thirty_minutes_a_bare_reply_is_not_taken_as_the_answer(team: Bot)
     assert visit.competitor is None and not visit.complete
 
 
+def test_hours_later_a_question_or_chat_is_not_read_as_the_missing_items(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，反馈监护仪不够用")  # competitor and next action missing
+    team.clock.advance(hours=3)
+    say(team, "明天几点开会？")
+    say(team, "晚上我先去趟仓库拿样机")
+    [visit] = team.rows(Visit)
+    assert visit.next_action is None and visit.competitor is None
+
+
 def test_the_next_day_an_answer_is_no_longer_taken(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
     team.clock.advance(days=1)
