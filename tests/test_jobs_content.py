@@ -348,7 +348,7 @@ def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     assert "本月 50.0%（2/4），上月 25.0%（1/4）" in east
     assert "本月 0.0%（0/1），上月 0.0%（0/2）" in south
     # common problems: distinct customers per category
-    assert "- 培训支持不足：2 家客户（3 次）" in total
+    assert "- 培训支持不足：2 家客户（3 次）" in lines_with(total, "培训支持不足")  # a line of its own
     assert "- 设备老化故障：1 家客户（1 次）" in total and "- 容量不足：1 家客户（1 次）" in total
     assert "影像类 1 家客户/1 次" in total  # last week's 彩超故障 is not counted
     # competitors: brand -> count, latest move
