@@ -377,7 +377,7 @@ class PlannedRecords(Records):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self.steps: list[tuple[FastStatement | _ExpectNone, Any, Pending | None]] = []
+        self.steps: list[tuple[FastStatement, Any, Pending | None]] = []
 
     def _execute(self, stmt: FastStatement, values: dict[str, Any], returns_id: bool = False) -> tuple[Any, Any]:
         pending = Pending() if returns_id else None
@@ -388,11 +388,6 @@ class PlannedRecords(Records):
     def first(self, model: Any, columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
         raise NeedsLock(f"a read of {model.__tablename__}")
 
-    def expect_none(self, stmt: FastStatement, values: Mapping[str, Any]) -> None:
-        """What the plan was decided on: `stmt` finds no row. Checked under the lock before the plan's
-        writes; if it finds one, the plan no longer applies and the handler runs again under the lock."""
-        self.steps.append((_ExpectNone(stmt), stmt.params(values), None))
-
     def apply(self, conn: Connection) -> None:
         for stmt, params, pending in self.steps:
             if isinstance(params, dict):
@@ -402,25 +397,6 @@ class PlannedRecords(Records):
             row, _count = stmt.execute_params(conn, params)
             if pending is not None:
                 pending.value = row[0] if row is not None else None
-
-
-class PlanStale(Exception):  # noqa: N818 (a signal, not an error)
-    """A planned expectation no longer holds under the write lock."""
-
-
-class _ExpectNone:
-    """A plan step that checks instead of writing (PlannedRecords.expect_none)."""
-
-    __slots__ = ("stmt",)
-
-    def __init__(self, stmt: FastStatement) -> None:
-        self.stmt = stmt
-
-    def execute_params(self, conn: Connection, params: Any) -> tuple[tuple[Any, ...] | None, int]:
-        row, _count = self.stmt.execute_params(conn, params)
-        if row is not None:
-            raise PlanStale(self.stmt.sql)
-        return None, 0
 
 
 def _fill_defaults(model: Any, values: dict[str, Any]) -> None:

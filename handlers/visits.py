@@ -1,15 +1,16 @@
 """Visit results: a visit record with the four core items, asking for what is missing.
 
-A visit with missing core items (or no customer) opens a conversation (chat + member):
-the member's next message there that answers them completes the record instead of
-starting a new one. An answer is read as the rest of the visit report ("没有竞品，下周三带
-样机过去演示"), or from labelled lines ("竞品：无"); it may name the same customer again, but
-a message that tells of a visit made (拜访了, 又去了, 见了) or names another customer,
-department or contact is a visit of its own. For 30
-minutes anything that is not another kind of record may answer (a lone missing item takes
-the whole message); until the end of that day only what is recognisably an answer does,
-as the 19:00 reminder asks. A first visit to a customer creates its two follow-ups: the
-visit summary within 24 hours and the customised plan within 3-5 working days.
+A visit with missing core items (or no customer) opens a question (chat + member): the
+member's next message there that answers it completes the record instead of starting a
+new one. Within 30 minutes an answer is read as the rest of the visit report ("没有竞品，
+下周三带样机过去演示", "迈瑞"); until the end of that day, as the 19:00 reminder asks, only
+labelled lines ("竞品：无"), a stated absence of competitors, a role named by its name or a
+report of its own are. A reply naming a customer completes the member's latest incomplete
+visit to it today, whichever question is open. Chat ("好的，收到", "稍等") answers nothing.
+A message that tells of a visit made (拜访了, 又去了, 见了) naming where or whom, or that
+names another customer, department or contact, is a visit of its own. A first visit to a
+customer creates its two follow-ups: the visit summary within 24 hours and the customised
+plan within 3-5 working days.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from time import monotonic
 from typing import Any
 
 import yaml
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import select
 
 from bot.customers import customer_key
-from bot.db import FastStatement
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Visit
-from bot.parse import CORE_ITEMS, parse
+from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.wecom.inbound import Message
 
@@ -41,8 +41,6 @@ ASKABLE = ("customer", *CORE_ITEMS)
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
 # An answer is read as the rest of a visit report: this opening makes the parser read it so.
 _CONTINUATION = "拜访了客户，"
-# Acknowledgements are not answers, even when one item is missing.
-_NOT_AN_ANSWER = re.compile(r"^(?:收到|好的?|嗯+|哦|ok|OK|好嘞|明白|了解|谢谢|多谢|辛苦了?|👌|👍)[!！。.~～]*$")
 _TEMPLATE_LINE = re.compile(r"^\s*([^:：\n]{1,8})\s*[:：]\s*(.+?)\s*$", re.M)
 _ITEM_LABELS: dict[str, tuple[str, ...]] = {
     item: tuple(labels)
@@ -54,15 +52,15 @@ _ITEM_LABELS: dict[str, tuple[str, ...]] = {
 
 # ----------------------------------------------------------------------------- pure decisions
 def answers_from(
-    missing: list[str], parsed: dict[str, Any], text: str, continued: dict[str, Any] | None = None, loose: bool = False
+    missing: list[str], parsed: dict[str, Any], text: str, continued: dict[str, Any] | None = None
 ) -> dict[str, str]:
     """Which of the missing items a follow-up message answers, and with what.
 
     `continued` is the message parsed as the rest of the visit report (the parse itself
-    when the message is a visit report). Fields found there count first; then labelled
-    lines ("竞品：无"); then a statement that there is no competitor ("没有竞品"). With
-    `loose` (a reply within minutes), when a single item was missing, a message that is
-    nothing else is taken as its answer.
+    when the message is a visit report; empty when it should not be read so). Fields found
+    there count first; then labelled lines ("竞品：无"); then a statement that there is no
+    competitor ("没有竞品"), and a decision role named by its name ("他是决策者"). Nothing
+    else is taken: a reply that says none of these ("好的，收到", "稍等") answers nothing.
     """
     continued = parsed if continued is None else continued
     found: dict[str, str] = {}
@@ -78,18 +76,10 @@ def answers_from(
         none = no_competitor(text)
         if none:
             found["competitor"] = none
-    answer = text.strip()
-    if (
-        loose
-        and not found
-        and len(missing) == 1
-        and missing[0] != "customer"
-        and parsed.get("kind") in ("other", "visit", "competitor")
-        and answer
-        and not _NOT_AN_ANSWER.match(answer)
-        and not answer.endswith(("?", "？"))
-    ):
-        found[missing[0]] = answer
+    if "decision_role" in missing and "decision_role" not in found:
+        role = next((r for r in ROLES if r in text), None)
+        if role:
+            found["decision_role"] = role
     return found
 
 
@@ -107,14 +97,6 @@ def answer_window(expires_at: datetime, now: datetime) -> tuple[bool, bool]:
     asked = expires_at - timedelta(minutes=CONVERSATION_MINUTES)
     loose = now < expires_at
     return loose, loose or asked.astimezone(now.tzinfo).date() == now.date()
-
-
-def provided_items(parsed: dict[str, Any], text: str) -> list[str]:
-    """What a visit report gives of the askable items (a stated "no competitor" included)."""
-    items = [item for item in ASKABLE if parsed.get(item)]
-    if not parsed.get("competitor") and no_competitor(text):
-        items.append("competitor")
-    return items
 
 
 def known_customer_in(text: str, aliases: list[tuple[str, int]]) -> str | None:
@@ -229,27 +211,8 @@ class _Open:
     due: str | None = None  # of the next action the answer gives
 
 
-def _open_question_check(ctx: Context) -> FastStatement:
-    """The open visit question of a member in a chat that asks for one of the given items (at most 5)."""
-    stmt = ctx.cache.get("open_question_check")
-    if stmt is None:
-        table = Conversation.__table__  # type: ignore[attr-defined]
-        query = (
-            select(table.c.id)
-            .where(
-                table.c.chat_id == bindparam("chat_id"),
-                table.c.member == bindparam("member"),
-                table.c.topic == "visit",
-                table.c.visit_id.is_not(None),
-                table.c.expires_at > bindparam("expires_at"),
-                or_(*(table.c.missing.like(bindparam(f"item{i}")) for i in range(len(ASKABLE)))),
-            )
-            .limit(1)
-        )
-        columns = {"chat_id": "chat_id", "member": "member", "expires_at": "expires_at"}
-        columns.update({f"item{i}": "missing" for i in range(len(ASKABLE))})
-        stmt = ctx.cache["open_question_check"] = FastStatement(ctx.planning.conn, table, query, columns)  # type: ignore[union-attr]
-    return stmt
+def _names_someone(parsed: dict[str, Any]) -> bool:
+    return bool(parsed.get("customer") or parsed.get("contact") or parsed.get("department"))
 
 
 def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
@@ -257,29 +220,31 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     if parsed is None or parsed.get("kind") in _OTHER_RECORDS:
         return None
     text = msg.text or ""
-    if parsed.get("kind") == "visit" and reports_a_visit(text):
-        return None  # "下午又去了…": a visit of its own, whatever is open
-    if ctx.planning is not None and parsed.get("kind") == "visit" and parsed.get("customer"):
-        # The common case, decided outside the write lock: a visit report naming its customer is
-        # a visit of its own unless a question is open that it gives something for; the plan
-        # holds only if none is (checked under the lock, else this runs again there).
-        given = provided_items(parsed, text)
-        midnight = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
-        values: dict[str, Any] = {"chat_id": msg.chat_id, "member": msg.sender}
-        values["expires_at"] = min(ctx.now, midnight + timedelta(minutes=CONVERSATION_MINUTES))
-        for i, item in enumerate(ASKABLE):
-            values[f"item{i}"] = f'%"{item}"%' if item in given else ""
-        ctx.planning.expect_none(_open_question_check(ctx), values)
-        return None
-    read = ctx.read
+    kind = parsed.get("kind")
+    if kind == "visit" and _names_someone(parsed) and reports_a_visit(text):
+        return None  # "下午又去了市一院…": a visit of its own, whatever is open
+    read = ctx.read  # outside the write lock this raises, and the handler runs again under it
     where = {"chat_id": msg.chat_id, "member": msg.sender}
     row = read.first(Conversation, ["visit_id", "missing", "expires_at", "topic"], **where)
-    if row is None or row[0] is None or row[3] != "visit":
+    target: tuple[int, list[str]] | None = None
+    loose = False
+    if row is not None and row[0] is not None and row[3] == "visit":
+        loose, still_open = answer_window(row[2], ctx.now)
+        if still_open:
+            target = (row[0], json.loads(row[1]))
+    question = text.rstrip().endswith(("?", "？"))
+    if parsed.get("customer"):
+        alias = read.first(CustomerAlias, ["customer_id"], alias=customer_key(parsed["customer"]))
+        customer_id = alias[0] if alias else None
+        asked_about = read.first(Visit, ["customer_id"], id=target[0]) if target else None
+        if asked_about is None or asked_about[0] not in (None, customer_id):
+            # not the visit asked about: the member's latest visit today to the customer named, if one lacks items
+            target = _incomplete_visit_today(ctx, msg.sender, customer_id) if customer_id is not None else None
+        loose = target is not None  # a reply naming its customer is read as the rest of that report
+    if target is None:
         return None
-    loose, still_open = answer_window(row[2], ctx.now)
-    if not still_open:
-        return None
-    visit = read.first(Visit, ["customer_id", "department", "contact_id", "raw_text", "visited_at"], id=row[0])
+    visit_id, missing = target
+    visit = read.first(Visit, ["customer_id", "department", "contact_id", "raw_text", "visited_at"], id=visit_id)
     if visit is None:
         return None
     if visit[2] is not None:
@@ -289,22 +254,30 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         contact_name = parse(visit[3] or "", visit[4].astimezone(ctx.now.tzinfo), msg.sender, ctx.calendar)["contact"]
     if conflicts(parsed, visit[1], contact_name):
         return None
-    if parsed.get("customer"):
-        alias = read.first(CustomerAlias, ["customer_id"], alias=customer_key(parsed["customer"]))
-        if visit[0] is not None and (alias is None or alias[0] != visit[0]):
-            return None  # another customer: a visit (or news) of its own
-    kind = parsed.get("kind")
     if kind == "visit":
         continued = parsed
-    elif loose and not text.rstrip().endswith(("?", "？")):
+    elif loose and not question:
         continued = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
     else:  # hours later, a chat message or a question is not read as a report: labelled lines only
         continued = {}
-    missing = json.loads(row[1])
-    answers = answers_from(missing, parsed, text, continued, loose=loose)
-    if kind == "visit" and not answers:
+    answers = answers_from(missing, parsed, text, continued)
+    return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
+
+
+def _incomplete_visit_today(ctx: Context, member: str, customer_id: int) -> tuple[int, list[str]] | None:
+    """The member's latest visit today to the customer that still lacks core items, and those items."""
+    midnight = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    stmt = (
+        select(Visit.id, *(getattr(Visit, item) for item in CORE_ITEMS))
+        .where(Visit.member == member, Visit.customer_id == customer_id, Visit.complete.is_(False))
+        .where(Visit.visited_at >= midnight)
+        .order_by(Visit.id.desc())
+        .limit(1)
+    )
+    row = ctx.read.conn.execute(stmt).first()  # type: ignore[union-attr]
+    if row is None:
         return None
-    return _Open(row[0], missing, answers, continued.get("due")) if answers else None
+    return row[0], still_missing(dict(zip(CORE_ITEMS, row[1:], strict=True)))
 
 
 def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
@@ -339,13 +312,15 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     if record["customer_id"] is not None and "customer" in left:
         left.remove("customer")
     db.update(Visit, found.visit_id, complete=not still_missing(record), **changes)
+    # the question open in the chat, when it is about this visit (an answer naming its customer may
+    # complete an earlier visit of the day while the question is about a later one)
+    asked = {"chat_id": msg.chat_id, "member": msg.sender, "visit_id": found.visit_id}
     if left:
         db.update_where(
-            Conversation, {"chat_id": msg.chat_id, "member": msg.sender},
-            missing=json.dumps(left), expires_at=ctx.now + timedelta(minutes=CONVERSATION_MINUTES),
-        )  # fmt: skip
+            Conversation, asked, missing=json.dumps(left), expires_at=ctx.now + timedelta(minutes=CONVERSATION_MINUTES)
+        )
     else:
-        db.delete_where(Conversation, chat_id=msg.chat_id, member=msg.sender)
+        db.delete_where(Conversation, **asked)
     name = answers.get("customer")
     if name is None and record["customer_id"]:
         row = db.first(Customer, ["name"], id=record["customer_id"])

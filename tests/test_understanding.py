@@ -93,6 +93,51 @@ def test_hours_later_a_question_or_chat_is_not_read_as_the_missing_items(team: B
     assert visit.next_action is None and visit.competitor is None
 
 
+@pytest.mark.parametrize("chat", ["好的，收到", "收到收到", "大家辛苦了", "李娜你下午在公司吗", "稍等"])
+def test_chat_right_after_the_question_is_not_taken_as_the_missing_item(team: Bot, chat: str) -> None:
+    say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，确认下周提交采购申请")  # only the competitor missing
+    say(team, chat)
+    [visit] = team.rows(Visit)
+    assert visit.competitor is None and not visit.complete
+
+
+def test_a_role_named_by_its_name_answers_the_role_question(team: Bot) -> None:
+    say(team, "今天拜访了市一院，痛点是维修慢，竞品迈瑞，下周三送样机")  # only the decision role missing
+    say(team, "收到收到")
+    assert team.rows(Visit)[0].decision_role is None
+    reply = say(team, "他是这个项目的决策者")
+    [visit] = team.rows(Visit)
+    assert visit.decision_role == "决策者" and visit.complete and "齐全" in reply
+
+
+@pytest.mark.parametrize(
+    ("answer", "next_action"),
+    [
+        ("没有竞品，明天发拜访小结", None),
+        ("竞品：无，下周三再去", None),
+        ("下周再去拜访一次，竞品无", "下周再去拜访一次"),
+    ],
+)
+def test_an_answer_that_plans_the_next_visit_is_an_answer(team: Bot, answer: str, next_action: str | None) -> None:
+    say(team, "今天拜访了市一院心内科李主任，反馈监护仪报警太频繁")  # competitor and next action missing
+    say(team, answer)
+    [visit] = team.rows(Visit)
+    assert visit.competitor
+    if next_action:
+        assert visit.next_action and next_action in visit.next_action
+
+
+def test_an_answer_naming_the_customer_completes_that_visit_after_another_report(team: Bot) -> None:
+    say(team, "今天拜访了市一院心内科李主任，反馈监护仪报警太频繁，周五送样机")  # competitor missing
+    team.clock.advance(minutes=1)
+    say(team, "又去了城东社区卫生服务中心刘医生那里，痛点是血糖仪不够，竞品鱼跃，下周报价")  # complete
+    team.clock.advance(minutes=1)
+    reply = say(team, "市一院那边竞品是迈瑞")
+    first, second = team.rows(Visit)
+    assert first.competitor == "迈瑞" and first.complete and second.complete
+    assert "市第一人民医院" in reply
+
+
 def test_the_next_day_an_answer_is_no_longer_taken(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
     team.clock.advance(days=1)
