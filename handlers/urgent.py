@@ -11,6 +11,7 @@ hospital's name) is filed on the demand and posted to the group for whoever deli
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -82,10 +83,25 @@ def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("urgent_ack.md.j2", **values)
 
 
-def _where_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
-    """(demand id, customer) when the message names the customer a demand of minutes ago lacked."""
+_QUESTION = re.compile(r"[?？]\s*$|谁|[吗么]\W*$")
+
+
+def where_in(parsed: dict[str, Any], text: str) -> bool:
+    """Whether a message could be the answer to "送到哪家医院": a hospital (and perhaps its
+    department) and nothing else a record or a question would say ("是市一院的，急用" is;
+    "谁知道省人医设备科王主任电话？", "急需5台监护仪" and a visit report are not)."""
+    if parsed.get("kind") not in ("other", "urgent", "visit") or _QUESTION.search(text):
+        return False
+    if parsed.get("items") or parsed.get("contact"):
+        return False
+    return not any(parsed.get(item) for item in ("pain_points", "competitor", "next_action"))
+
+
+def _where_answer(msg: Message, ctx: Context) -> tuple[int, str, str | None] | None:
+    """(demand id, customer, department) when the message names where a demand of minutes ago goes."""
     p = ctx.parsed
-    if p is None or p.get("kind") != "other" or not p.get("customer"):
+    text = msg.text or ""
+    if p is None or not where_in(p, text):
         return None
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it
     stmt = (
@@ -100,19 +116,24 @@ def _where_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
         .limit(1)
     )
     urgent_id = read.conn.execute(stmt).scalar()  # type: ignore[union-attr]
-    return (urgent_id, p["customer"]) if urgent_id is not None else None
+    if urgent_id is None:
+        return None
+    name = p.get("customer") or known_customer(ctx, text)
+    return (urgent_id, name, p.get("department")) if name else None
 
 
-def _file_where(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
-    urgent_id, name = found
+def _file_where(msg: Message, found: tuple[int, str, str | None], ctx: Context) -> Reply:
+    urgent_id, name, department = found
     customer_id, canonical, _level, _created = customer_for(ctx, name)
     db = ctx.records
     db.update(Urgent, urgent_id, customer_id=customer_id)
-    row = db.first(Urgent, ["taken_by"], id=urgent_id)
-    taken_by = row[0] if row else None
+    if department:
+        db.update_where(Urgent, {"id": urgent_id, "department": None}, department=department)
+    row = db.first(Urgent, ["taken_by", "department"], id=urgent_id)
+    taken_by, department = row if row else (None, department)
     mentions = [taken_by] if taken_by else alert_mentions(ctx.settings, ctx.members(), msg.sender)
-    values = {"urgent_id": urgent_id, "customer": canonical, "sender": ctx.member_named(msg.sender),
-              "alerted": mentions}  # fmt: skip
+    values = {"urgent_id": urgent_id, "customer": canonical, "department": department,
+              "sender": ctx.member_named(msg.sender), "alerted": mentions}  # fmt: skip
     ctx.post("urgent_where_post.md.j2", **values)
     return ctx.reply("urgent_where_ack.md.j2", **values)
 

@@ -99,27 +99,43 @@ def answer_window(expires_at: datetime, now: datetime) -> tuple[bool, bool]:
     return loose, loose or asked.astimezone(now.tzinfo).date() == now.date()
 
 
+# What may follow a hospital's name in a report: the end, punctuation, 的/那边, a department or a contact.
+_AFTER_NAME = re.compile(
+    r"$|[\s,，。.;；:：!！?？、()（）/]|的|那边|这边|那里|这里"
+    r"|[\u4e00-\u9fff]{0,5}(?:科|部|中心|室|办|门诊|急诊|病房|ICU)"
+    r"|[\u4e00-\u9fff]{1,2}(?:主任|科长|院长|医生|大夫|护士长|护士|老师|处长|部长|经理|书记|工)"
+)
+# A name that is the tail of a longer one (第一院区, 市一院 for 一院) is not that name.
+_BEFORE_NAME = set("第省市县区镇乡")
+
+
 def known_customer_in(text: str, aliases: list[tuple[str, int]]) -> str | None:
-    """The longest known customer name or alias written in `text` (compared as customer_key), as written."""
-    key = customer_key(text)
+    """The longest known customer name or alias written in `text` as a name of its own (not inside
+    another word: 省医 in 省医保 is not 省人民医院), as written."""
     for alias, _cid in aliases:  # longest first
-        at = key.find(alias)
-        if at >= 0:
-            return _as_written(text, alias)
+        found = _as_written(text, alias)
+        if found is None:
+            continue
+        start, end = found
+        if (start == 0 or text[start - 1] not in _BEFORE_NAME) and _AFTER_NAME.match(text, end):
+            return text[start:end].strip()
     return None
 
 
-def _as_written(text: str, alias: str) -> str:
-    """The part of `text` whose customer_key is `alias` (full-width letters, spaces and case as written)."""
+def _as_written(text: str, alias: str) -> tuple[int, int] | None:
+    """Where in `text` a part whose customer_key is `alias` stands (full-width, spaces and case as
+    written), or None."""
     for start in range(len(text)):
-        if customer_key(text[start]) and alias.startswith(customer_key(text[start])):
-            for end in range(start + 1, len(text) + 1):
-                got = customer_key(text[start:end])
-                if got == alias:
-                    return text[start:end].strip()
-                if not alias.startswith(got):
-                    break
-    return alias
+        first = customer_key(text[start])
+        if not first or not alias.startswith(first):
+            continue
+        for end in range(start + 1, len(text) + 1):
+            got = customer_key(text[start:end])
+            if got == alias:
+                return start, end
+            if not alias.startswith(got):
+                break
+    return None
 
 
 def still_missing(record: dict[str, Any]) -> list[str]:

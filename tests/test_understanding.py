@@ -278,6 +278,26 @@ def test_an_urgent_need_without_a_customer_asks_where_and_the_answer_reaches_the
     assert f"#{urgent.id}" in update and "市第一人民医院" in update and "<@liuyang>" in update
 
 
+def test_only_a_plain_answer_says_where_an_urgent_need_goes(make_bot: Callable[..., Bot]) -> None:
+    shengyi = {"name": "省人民医院", "level": "三甲", "region": "华东", "aliases": ["省医"]}
+    bot = make_bot(customers=[*CUSTOMERS, shengyi], rules=RULES)
+    say(bot, "急需5台血糖仪，今晚要")
+    say(bot, "谁知道省人医设备科王主任电话？")  # a question to colleagues
+    assert bot.rows(Urgent)[0].customer_id is None
+    reply = say(bot, "是省医急诊科的，急用")  # an alias the parser does not read, and 急 again
+    [urgent] = bot.rows(Urgent)  # no second demand
+    [customer] = [c for c in bot.rows(Customer) if c.name == "省人民医院"]
+    assert urgent.customer_id == customer.id and urgent.department == "急诊科"
+    assert "省人民医院 急诊科" in reply
+
+
+def test_an_alias_inside_another_word_is_not_the_customer(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(customers=[{"name": "省人民医院", "level": "三甲", "region": "华东", "aliases": ["省医"]}])
+    say(bot, "见了心内科李主任，反馈省医保控费压力大，竞品迈瑞，周五再去")
+    [visit] = bot.rows(Visit)
+    assert visit.customer_id is None and bot.rows(Followup) == []
+
+
 def test_a_customer_name_long_after_an_urgent_need_is_not_filed_on_it(team: Bot) -> None:
     say(team, "加急 明早前要两台制氧机")
     team.clock.advance(minutes=31)
