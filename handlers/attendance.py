@@ -8,6 +8,7 @@ leave instead of being read as a message of its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from handlers.visits import customer_for
 
 HANDOVER_MINUTES = 30  # how long the question "由谁代为跟进" stays open
 _BARE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_NICKNAME = re.compile(r"[小老阿][\u4e00-\u9fff]{1,2}")  # 小李, 老王
 _ANSWER_PUNCT = " \t\r\n。.!！~～,，"
 
 
@@ -36,13 +38,14 @@ def leave_span(parsed: dict[str, Any], today: date) -> tuple[date, date]:
     return start, max(start, end)
 
 
-def handover_in(text: str) -> str | None:
-    """Who covers, from an answer to "由谁代为跟进": "交给小李", "客户交给李娜跟进", or a bare name."""
+def handover_in(text: str, names: Collection[str] = ()) -> str | None:
+    """Who covers, from an answer to "由谁代为跟进": "交给小李", "客户交给李娜跟进", or a bare name:
+    a member's (`names`) or a nickname (小李); "谢谢" or "辛苦" is nobody."""
     answer = text.strip(_ANSWER_PUNCT)
     if not answer:
         return None
     found = handover(prepare(answer))
-    if found is None and _BARE_NAME.fullmatch(answer):
+    if found is None and _BARE_NAME.fullmatch(answer) and (answer in names or _NICKNAME.fullmatch(answer)):
         found = handover(prepare(f"交给{answer}"))  # "小李" is read as "交给小李"
         found = found if found == answer else None
     return found
@@ -92,7 +95,7 @@ def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
     p = ctx.parsed
     if p is None or not (p.get("kind") == "other" or (p.get("kind") == "leave" and not p.get("start"))):
         return None
-    cover = handover_in(msg.text or "")
+    cover = handover_in(msg.text or "", {m.name for m in ctx.members()})
     if cover is None:
         return None
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it

@@ -507,15 +507,18 @@ def test_only_the_taker_a_leader_or_an_admin_closes_a_taken_urgent_demand(team: 
     assert f"急需 #{urgent_id} 已完成" in posts(team)[-1]
 
 
-def test_the_taker_or_an_admin_closes_a_taken_demand_and_nobodys_demand_is_whoever_finishes_it(team: Bot) -> None:
+def test_the_taker_or_an_admin_closes_a_taken_demand_and_nobodys_demand_is_taken_first(team: Bot) -> None:
     say(team, "急！市一院ICU今晚要3台呼吸机")
     say(team, "急！市二院急诊科明天要2台除颤仪")
     first, second = (u.id for u in team.rows(Urgent))
     say(team, f"/接单 {first}", user=REP2)
     assert "已完成" in say(team, f"/完成 {first}", user=REP2)
-    say(team, f"/完成 {second}", user=OTHER_REGION_REP)  # nobody took it: finishing it takes it
+    # nobody took it: another rep (a mistyped 跟进 number, say) is asked to take it first
+    assert f"请先发 `/接单 {second}`" in say(team, f"/完成 {second}", user=OTHER_REGION_REP)
+    assert team.rows(Urgent)[1].status == "open"
+    say(team, f"/完成 {second}")  # its reporter may close it
     closed = [(u.status, u.taken_by) for u in team.rows(Urgent)]
-    assert closed == [("done", REP2), ("done", OTHER_REGION_REP)]
+    assert closed == [("done", REP2), ("done", REP)]
     say(team, "急！城南中医院ICU今晚要1台呼吸机")
     third = team.rows(Urgent)[-1].id
     say(team, f"/接单 {third}", user=REP)

@@ -30,6 +30,13 @@ def test_the_reply_to_who_covers_fills_the_handover(team: Bot, answer: str, cove
     assert "已补上" in reply and f"工作由{cover}代为跟进" in reply and "没看懂" not in reply
 
 
+@pytest.mark.parametrize("reply", ["谢谢", "辛苦", "好的呢"])
+def test_thanks_is_nobody(team: Bot, reply: str) -> None:
+    say(team, LEAVE)
+    say(team, reply)
+    assert [leave.handover for leave in team.rows(Leave)] == [None]
+
+
 def test_after_thirty_minutes_the_reply_is_not_an_answer(team: Bot) -> None:
     say(team, LEAVE)
     team.clock.advance(minutes=31)

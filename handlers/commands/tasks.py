@@ -47,11 +47,8 @@ def followup_number(args: tuple[str, ...]) -> int | None:
 
 
 def may_mark_done(owner: str | None, sender: str, member: Member | None) -> bool:
-    """Whether `sender` may mark someone's task done: its owner, a leader or an admin.
-
-    A task nobody owns yet (an urgent demand nobody took) is anyone's: who finishes it takes it.
-    """
-    return owner is None or owner == sender or (member is not None and member.role != "rep")
+    """Whether `sender` may mark someone's task done: its owner, a leader or an admin."""
+    return owner == sender or (member is not None and member.role != "rep")
 
 
 def _urgent(ctx: Context, urgent_id: int) -> dict[str, Any] | None:
@@ -109,10 +106,14 @@ def done(inv: Invocation, ctx: Context) -> Reply:
             "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
         )
     me = ctx.message.sender
-    if not may_mark_done(row["taken_by"], me, ctx.member):
+    # nobody took it: its reporter may close it (solved another way), a leader or an admin; anyone else
+    # takes it first, so that a mistyped number (/完成 1 for 跟进1) closes nothing of someone else's
+    owner = row["taken_by"] if row["taken_by"] is not None else row["member"]
+    if not may_mark_done(owner, me, ctx.member):
+        state = "not_mine" if row["taken_by"] is not None else "take_first"
         taker = member_names(ctx).get(row["taken_by"], row["taken_by"])
         return ctx.reply(
-            "commands/urgent_state.md.j2", state="not_mine", urgent=row, urgent_id=urgent_id, taker=taker, mine=False
+            "commands/urgent_state.md.j2", state=state, urgent=row, urgent_id=urgent_id, taker=taker, mine=False
         )
     values: dict[str, Any] = {"status": "done", "done_at": ctx.now}
     if row["taken_by"] is None:
