@@ -14,6 +14,7 @@ COUNT. DB timestamps are UTC; calendar days are `ctx.at`'s local days turned int
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from bot.models import (
 )
 from bot.parse import CORE_ITEMS
 from bot.parse.entities import find_brands
+from bot.parse.fields import no_competitor
 from bot.parse.text import prepare
 from bot.render import Renderer, Trusted
 from bot.settings import Settings, parse_time
@@ -66,7 +68,6 @@ CLOSED_STAGES = ("签约", "丢单")
 SIGNED = "签约"
 URGENT_OPEN = "open"
 URGENT_ACTIVE = ("open", "taken")
-CONFIG_CREATOR = "config"  # customer.created_by of the directory entries synced from config.yaml
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 CATEGORIES_FILE = Path(__file__).resolve().parent / "data" / "product_lines.yaml"
@@ -176,18 +177,14 @@ def _ts(value: datetime) -> ColumnElement[Any]:
     return literal(value, UTCDateTime())
 
 
-def _developed() -> ColumnElement[bool]:
-    """A customer the team developed: not one an administrator listed in config.yaml's directory."""
-    return func.coalesce(Customer.created_by, "") != CONFIG_CREATOR
-
-
 def _first_visited(since: datetime, until: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Conditions on Visit joined to Customer: a customer the team developed, first visited in since..until.
+    """Conditions on Visit joined to Customer: a customer first visited in since..until.
 
-    A new customer is one the team started working on, not any name that entered the
-    directory (a competitor note or a trip report names hospitals nobody visited).
+    A new customer is one the team started working on (the bot told the rep 首次拜访), a
+    hospital of the admin's directory included; not any name that entered the directory
+    (a competitor note or a trip report names hospitals nobody visited).
     """
-    return (Visit.first_visit.is_(True), Visit.visited_at >= since, Visit.visited_at < until, _developed())
+    return (Visit.first_visit.is_(True), Visit.visited_at >= since, Visit.visited_at < until)
 
 
 def _conf(settings: Settings, job: str) -> Mapping[str, Any]:
@@ -683,6 +680,10 @@ def _keyword_counts(
     return out
 
 
+_NOT_IN_RE = re.compile(r"没有|没|无|不是|暂无")  # just before a brand: "没有迈瑞的产品"
+_NOT_IN_AFTER_RE = re.compile(r".{0,6}?(?:没|未)(?:进|中|成|用)")  # after it: "飞利浦来推过没进院"
+
+
 def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str, dict[str, tuple[int, int]]]:
     """region -> brand -> (customers, visits) from (region, customer id, competitor item) rows.
 
@@ -690,8 +691,13 @@ def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str
     """
     seen: dict[tuple[str, str], tuple[set[Any], int]] = {}
     for i, (region, customer_id, text) in enumerate(rows):
+        if no_competitor(text):  # "暂无竞品，之前飞利浦来推过没进院": nobody is in
+            continue
         prepared = prepare(text)
-        for brand in dict.fromkeys(f.text for f in find_brands(prepared.raw, prepared.norm)):
+        found = find_brands(prepared.raw, prepared.norm)
+        named = [f.text for f in found if not _NOT_IN_RE.search(prepared.norm, max(0, f.start - 3), f.start)
+                 and not _NOT_IN_AFTER_RE.match(prepared.norm, f.end)]  # fmt: skip
+        for brand in dict.fromkeys(named):
             customers, n = seen.get((region or "", brand), (set(), 0))
             customers.add(customer_id if customer_id is not None else ("visit", i))
             seen[(region or "", brand)] = (customers, n + 1)

@@ -41,7 +41,8 @@ ASKABLE = ("customer", *CORE_ITEMS)
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
 # An answer is read as the rest of a visit report: this opening makes the parser read it so.
 _CONTINUATION = "拜访了客户，"
-_TEMPLATE_LINE = re.compile(r"^\s*([^:：\n]{1,8})\s*[:：]\s*(.+?)\s*$", re.M)
+_TEMPLATE_LINE = re.compile(r"^\s*([^:：\n]{1,8})\s*[:：]\s*(.+?)\s*$")
+_SEGMENT_SEP = re.compile(r"[\n；;]")
 _ITEM_LABELS: dict[str, tuple[str, ...]] = {
     item: tuple(labels)
     for item, labels in yaml.safe_load(
@@ -68,7 +69,11 @@ def answers_from(
         value = parsed.get("customer") if item == "customer" else continued.get(item)
         if value:
             found[item] = str(value)
-    for label, value in _TEMPLATE_LINE.findall(text):
+    for segment in _SEGMENT_SEP.split(text):  # "竞品：无；下一步：周五送样机": two labelled values
+        line = _TEMPLATE_LINE.match(segment)
+        if line is None:
+            continue
+        label, value = line.groups()
         for item, labels in _ITEM_LABELS.items():
             if item in missing and item not in found and label.strip() in labels:
                 found[item] = value

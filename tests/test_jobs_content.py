@@ -553,12 +553,23 @@ def test_a_year_is_known_from_the_statutory_data_or_the_admins_dates() -> None:
     assert WorkCalendar(holidays=[date(2099, 1, 1)]).knows(2099)
 
 
+def test_a_directory_hospital_first_visited_this_week_is_a_new_customer(tmp_path: Path) -> None:
+    e = make_env(tmp_path)
+    listed = customer(e, "F院", "三甲", "华东", local(1, 5))
+    e.add(Customer(name="G院", level="二级", region="华东", created_at=local(5, 6), created_by="config"))  # unvisited
+    visit(e, "zhangwei", listed, local(5, 6, 10), first_visit=True)
+    assert "本周新开发客户 1 家：三甲 1 家（100%）" in e.text("weekly_report", local(5, 8, 15, 30))
+
+
 def test_brand_counts_count_customers_and_visits_per_region() -> None:
     rows = [
         ("华东", 1, "迈瑞在科里有6台在用"),
         ("华东", 1, "迈瑞和GE都来过"),
         ("华东", None, "GE的在保"),
         ("华南", 2, "没有竞品"),
+        ("华南", 4, "暂无竞品，之前飞利浦来推过没进院"),
+        ("华南", 5, "没有迈瑞的产品，GE刚来过"),
         (None, 3, "飞利浦刚投了两台试用机"),
     ]
-    assert brand_counts(rows) == {"华东": {"迈瑞": (1, 2), "GE": (2, 2)}, "": {"飞利浦": (1, 1)}}
+    counts = brand_counts(rows)
+    assert counts == {"华东": {"迈瑞": (1, 2), "GE": (2, 2)}, "华南": {"GE": (1, 1)}, "": {"飞利浦": (1, 1)}}

@@ -156,6 +156,13 @@ def test_a_free_text_answer_fills_several_missing_items(team: Bot) -> None:
     assert visit.complete and "齐全" in reply
 
 
+def test_two_labelled_answers_on_one_line_fill_two_items(team: Bot) -> None:
+    say(team, "今天拜访了市一院心内科李主任，反馈监护仪报警太频繁")  # competitor and next action missing
+    say(team, "竟品：无；下一步：周五送样机")  # with the common typo 竟品
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "无" and visit.next_action == "周五送样机" and visit.complete
+
+
 @both_backends
 def test_a_brand_alone_answers_the_competitor_question_instead_of_filing_news(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，确认下周提交采购申请")
