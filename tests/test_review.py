@@ -108,3 +108,9 @@ def test_the_cue_word_is_not_repeated_in_the_reply(team: Bot) -> None:
     reply = say(team, "复盘 没完成 原因客户不在 补救明天再去")
     assert "原因：客户不在" in reply and "补救：明天再去" in reply
     assert "原因：原因" not in reply and "补救：补救" not in reply
+
+
+def test_a_message_opening_with_the_reason_is_a_review() -> None:
+    r = parse("原因是王主任出差，明天再去", at("2026-11-25", 18))
+    assert r["kind"] == "review" and r["target_met"] is False
+    assert "王主任出差" in (r["reason"] or "") and "明天再去" in (r["remedy"] or "")

@@ -376,6 +376,13 @@ def review_fields(p: Prepared, markers: Markers) -> Review:
             reason = guess_reason
         if not markers.has("remedy"):
             remedy = guess_remedy if reason != guess_remedy else None
+    if met is False and reason is not None and remedy is None and not markers.has("remedy"):
+        # "原因是王主任出差，明天再去": a later clause that opens with a plan is the remedy
+        parts = clauses(norm, reason[0], reason[1])
+        for j in range(1, len(parts)):
+            if _REMEDY_CUE_RE.match(norm, parts[j][0], parts[j][1]):
+                reason, remedy = trim(p.raw, reason[0], parts[j - 1][1]), trim(p.raw, parts[j][0], reason[1])
+                break
     if met is not False:
         reason = remedy = None
     return Review(met, reason, remedy)
