@@ -47,7 +47,14 @@ def test_customers(text: str, want: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["雅培最近在搞活动，好几家医院都在问", "明天上午请半天假去医院复查", "迈瑞在各个社区医院搞活动", "收到"],
+    [
+        "雅培最近在搞活动，好几家医院都在问",
+        "明天上午请半天假去医院复查",
+        "迈瑞在各个社区医院搞活动",
+        "收到",
+        "心内科李主任说统一院内采购流程太慢",  # 院内, not a numbered 院
+        "去了第一院区心内科，李主任说监护仪不够",
+    ],
 )
 def test_no_customer(text: str) -> None:
     assert field(text, "customer") is None

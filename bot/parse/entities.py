@@ -50,11 +50,17 @@ def _judge_name(name: str, standalone: bool, boundary: str) -> bool | None:
     return True
 
 
+_NUMBERED = {f"{n}院" for n in "一二三四五六七八九"}
+_NOT_AFTER_NUMBERED = set("内区外里长办")
+
+
 def find_customers(raw: str, norm: str) -> list[Found]:
     """Every hospital or care organisation named in the message, in order."""
     out: list[Found] = []
     for m in _SUFFIX_RE.finditer(norm):
         s, e = m.span()
+        if m.group() in _NUMBERED and norm[e : e + 1] in _NOT_AFTER_NUMBERED:
+            continue  # 统一院内, 第一院区: 院内/院区/院长 are words of their own, not a numbered 院
         if _ABBREVIATION_RE.match(norm, s):
             out.append(Found(s, e, raw[s:e]))
             continue
