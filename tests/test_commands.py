@@ -239,6 +239,15 @@ def test_take_with_a_wrong_number(team: Bot) -> None:
     nothing_stored(team)
 
 
+def test_the_cover_of_a_leave_closes_the_follow_ups_of_the_member_on_leave(team: Bot) -> None:
+    say(team, VISIT)
+    summary, _plan = team.rows(Followup)
+    assert "只能由本人或组长" in say(team, f"/完成 跟进{summary.id}", user=REP2)
+    say(team, "今天请假一天，客户交给李娜跟进")
+    reply = say(team, f"/完成 跟进{summary.id}", user=REP2)
+    assert f"跟进{summary.id} 已完成" in reply and team.rows(Followup)[0].status == "done"
+
+
 def test_done_closes_an_urgent_demand(team: Bot) -> None:
     say(team, "急！市一院ICU今晚要3台呼吸机")
     urgent_id = team.rows(Urgent)[0].id

@@ -129,6 +129,18 @@ def done(inv: Invocation, ctx: Context) -> Reply:
     return ctx.reply("commands/urgent_done.md.j2", urgent=row)
 
 
+def _covers(ctx: Context, member: str) -> bool:
+    """Whether the sender covers `member` today: named as the handover of a leave of theirs that includes today."""
+    me = ctx.member
+    if me is None or not me.name:
+        return False
+    today = ctx.now.date()
+    stmt = select(Leave.id).where(
+        Leave.member == member, Leave.start <= today, Leave.end >= today, Leave.handover == me.name
+    )
+    return ctx.session.execute(stmt.limit(1)).first() is not None
+
+
 def _followup_done(ctx: Context, followup_id: int) -> Reply:
     cols = ["id", "member", "customer_id", "kind", "due_at", "status"]
     found = ctx.records.first(Followup, cols, id=followup_id)
@@ -137,7 +149,7 @@ def _followup_done(ctx: Context, followup_id: int) -> Reply:
     row = dict(zip(cols, found, strict=True))
     customer = ctx.records.first(Customer, ["name"], id=row["customer_id"]) if row["customer_id"] else None
     row["customer"] = customer[0] if customer else None
-    if not may_mark_done(row["member"], ctx.message.sender, ctx.member):
+    if not may_mark_done(row["member"], ctx.message.sender, ctx.member) and not _covers(ctx, row["member"]):
         owner = member_names(ctx).get(row["member"], row["member"])
         return ctx.reply(
             "commands/followup_state.md.j2", state="not_mine", followup=row, owner=owner, followup_id=followup_id
