@@ -2,12 +2,17 @@
 
 A member has one review a day: a later review message the same day (the reason or the
 remedy the bot asked for, "原因：…\n补救：…", or a corrected verdict) completes that
-day's review instead of adding a second one.
+day's review instead of adding a second one. The morning after, a message giving only a
+reason and a remedy completes the last review that missed its target without them.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import time, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Review
@@ -28,6 +33,32 @@ def merge_review(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, An
     return merged
 
 
+# Before this time, a message giving only a reason and a remedy completes the member's last review
+# that lacked them (yesterday's, usually) rather than opening today's: reviews come at the end of a day.
+MORNING_ENDS = time(12, 0)
+_VERDICT_WORDS = re.compile(r"完成|达成|达标|目标|结果|复盘|总结")
+
+
+def _only_why_and_fix(text: str) -> bool:
+    """A message that says why and how to make up, and nothing of a verdict ("原因：…；补救：…")."""
+    return _VERDICT_WORDS.search(text) is None
+
+
+def _last_incomplete(ctx: Context, member: str) -> tuple[Any, ...] | None:
+    """The member's latest review of the last few days that missed its target without reason or remedy."""
+    stmt = (
+        select(Review.id, Review.target_met, Review.reason, Review.remedy, Review.raw_text)
+        .where(Review.member == member, Review.review_date < ctx.now.date())
+        .where(Review.review_date >= ctx.now.date() - timedelta(days=4))
+        .order_by(Review.review_date.desc(), Review.id.desc())
+        .limit(1)
+    )
+    row = ctx.session.execute(stmt).first()
+    if row is None or row[1] is not False or (row[2] and row[3]):
+        return None
+    return tuple(row)
+
+
 def _is_review(msg: Message, ctx: Context) -> Any:
     return ctx.parsed is not None and ctx.parsed.get("kind") == "review" or None
 
@@ -38,6 +69,8 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
     day = ctx.now.date()
     earlier = db.first(Review, ["id", *_FIELDS, "raw_text"], member=msg.sender, review_date=day)
     text = msg.text or ""
+    if earlier is None and ctx.now.time() < MORNING_ENDS and _only_why_and_fix(text):
+        earlier = _last_incomplete(ctx, msg.sender)  # the morning after: the reason of yesterday's miss
     if earlier is None:
         review = {name: p.get(name) for name in _FIELDS}
         db.insert(

@@ -114,3 +114,17 @@ def test_a_message_opening_with_the_reason_is_a_review() -> None:
     r = parse("原因是王主任出差，明天再去", at("2026-11-25", 18))
     assert r["kind"] == "review" and r["target_met"] is False
     assert "王主任出差" in (r["reason"] or "") and "明天再去" in (r["remedy"] or "")
+
+
+def test_the_morning_after_the_reason_completes_yesterdays_review(team: Bot) -> None:
+    team.clock.advance(hours=8)  # 18:00
+    say(team, "今日复盘：目标没完成")
+    team.clock.advance(hours=15)  # 09:00 the next day
+    say(team, "原因：王主任出差；补救：今天上午补访")
+    [review] = team.rows(Review)
+    assert review.review_date == date(2026, 11, 25) and review.target_met is False
+    assert review.reason == "王主任出差" and "补访" in (review.remedy or "")
+    team.clock.advance(hours=9)  # 18:00: today's own review is a review of its own
+    say(team, "今日复盘：目标达成")
+    first, second = team.rows(Review)
+    assert first.reason == "王主任出差" and second.target_met is True and second.review_date == date(2026, 11, 26)
