@@ -254,6 +254,10 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         if still_open:
             target = (row[0], json.loads(row[1]))
     question = text.rstrip().endswith(("?", "？"))
+    if target is not None and "customer" in target[1] and not parsed.get("customer"):
+        named = known_customer(ctx, text)  # "在一院": a name the directory knows, the parser not
+        if named:
+            parsed = {**parsed, "customer": named}
     if parsed.get("customer"):
         alias = read.first(CustomerAlias, ["customer_id"], alias=customer_key(parsed["customer"]))
         customer_id = alias[0] if alias else None

@@ -206,6 +206,9 @@ def test_a_customer_the_directory_knows_is_found_in_free_text(make_bot: Callable
     [customer] = bot.rows(Customer)
     assert visit.customer_id == customer.id and visit.contact_id is not None
     assert "省人民医院" in reply and "客户名称" not in reply
+    assert "客户名称" in say(bot, "见了刘护士长，反馈血压计不够用，竞品是鱼跃，下周送样")
+    reply = say(bot, "在省医")  # the answer to 客户名称, by the alias
+    assert bot.rows(Visit)[1].customer_id == customer.id and "已补上客户名称（省人民医院）" in reply
 
 
 @both_backends
