@@ -11,7 +11,6 @@ hospital's name) is filed on the demand and posted to the group for whoever deli
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +19,8 @@ from sqlalchemy import select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Member, Urgent
+from bot.parse.kinds import asks
+from bot.parse.text import prepare
 from bot.settings import Settings
 from bot.wecom.inbound import Message
 from handlers.visits import customer_for, known_customer
@@ -83,14 +84,11 @@ def _raise(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("urgent_ack.md.j2", **values)
 
 
-_QUESTION = re.compile(r"[?？]\s*$|谁|[吗么]\W*$")
-
-
 def where_in(parsed: dict[str, Any], text: str) -> bool:
     """Whether a message could be the answer to "送到哪家医院": a hospital (and perhaps its
     department) and nothing else a record or a question would say ("是市一院的，急用" is;
     "谁知道省人医设备科王主任电话？", "急需5台监护仪" and a visit report are not)."""
-    if parsed.get("kind") not in ("other", "urgent", "visit") or _QUESTION.search(text):
+    if parsed.get("kind") not in ("other", "urgent", "visit") or asks(prepare(text).norm):
         return False
     if parsed.get("items") or parsed.get("contact"):
         return False

@@ -31,6 +31,8 @@ from bot.dispatch import Context, Handler, Reply
 from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
+from bot.parse.kinds import asks
+from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 
 CONVERSATION_MINUTES = 30
@@ -253,7 +255,7 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         loose, still_open = answer_window(row[2], ctx.now)
         if still_open:
             target = (row[0], json.loads(row[1]))
-    question = text.rstrip().endswith(("?", "？"))
+    question = asks(prepare(text).norm)
     if target is not None and "customer" in target[1] and not parsed.get("customer"):
         named = known_customer(ctx, text)  # "在一院": a name the directory knows, the parser not
         if named:

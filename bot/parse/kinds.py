@@ -37,6 +37,13 @@ _VISIT_STRONG_RE = _rx("visit_strong")
 _VISIT_WEAK_RE = _rx("visit_weak")
 _ACTIVITY_RE = _rx("competitor_activity")
 _QUESTION_RE = _rx("question")
+
+
+def asks(norm: str) -> bool:
+    """Whether the (prepared) text is a question (kinds.yaml `question`: ？, 谁, …吗, 请问 …)."""
+    return _QUESTION_RE.search(norm) is not None
+
+
 # "今天拜访4家，都完成了": today's work done or not, with no customer named
 _DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
 _NEED_RE = re.compile(r"要用|要|需要|需|借|调")
