@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.dispatch import Context, Reply
+from bot.jobs import on_leave
 from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
 from handlers.commands.common import audit, capped, day_start, member_names, missing_items
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -130,15 +131,9 @@ def done(inv: Invocation, ctx: Context) -> Reply:
 
 
 def _covers(ctx: Context, member: str) -> bool:
-    """Whether the sender covers `member` today: named as the handover of a leave of theirs that includes today."""
+    """Whether the sender covers `member` today: named as the handover of their leave that includes today."""
     me = ctx.member
-    if me is None or not me.name:
-        return False
-    today = ctx.now.date()
-    stmt = select(Leave.id).where(
-        Leave.member == member, Leave.start <= today, Leave.end >= today, Leave.handover == me.name
-    )
-    return ctx.session.execute(stmt.limit(1)).first() is not None
+    return me is not None and bool(me.name) and on_leave(ctx.session, ctx.now.date()).get(member) == me.name
 
 
 def _followup_done(ctx: Context, followup_id: int) -> Reply:
