@@ -37,8 +37,6 @@ from bot.wecom.inbound import Message
 
 CONVERSATION_MINUTES = 30
 END_OF_DAY = time(18, 0)
-# What a visit's question may ask for: the customer, then the four core items.
-ASKABLE = ("customer", *CORE_ITEMS)
 # Kinds that are news of their own, never an answer to "what was missing".
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
 # An answer is read as the rest of a visit report: this opening makes the parser read it so.
