@@ -264,3 +264,54 @@ def test_our_own_invoice_is_not_our_next_step() -> None:
 @pytest.mark.parametrize("text", ["科里想上数字病理扫描仪。竞品还没进来", "科里想上数字病理扫描仪，暂无竞品"])
 def test_no_competitor_yet(text: str) -> None:
     assert parse(f"拜访省人民医院病理科冷主任，{text}", at("2026-11-02"))["competitor"] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拜访市一院设备科王主任 痛点 监护仪老化 竞品 迈瑞 下一步 周五送样机",  # labels and values split by spaces
+        "拜访市一院设备科王主任【痛点】监护仪老化【竞品】迈瑞【下一步】周五送样机",  # labels in brackets
+    ],
+)
+def test_labels_without_a_colon(text: str) -> None:
+    r = parse(text, at("2026-11-25"))
+    assert r["kind"] == "visit"
+    assert (r["pain_points"], r["competitor"], r["next_action"], r["due"]) == (
+        "监护仪老化",
+        "迈瑞",
+        "周五送样机",
+        "2026-11-27",
+    )
+
+
+def test_a_shorthand_record_with_no_competitor_is_a_visit() -> None:
+    r = parse("市一院 竞品 无 下一步 周五送样机", at("2026-11-25"))
+    assert (r["kind"], r["competitor"], r["next_action"]) == ("visit", None, "周五送样机")
+
+
+def test_a_key_word_followed_by_a_space_alone_is_prose() -> None:
+    r = parse("竞品 迈瑞在市一院搞活动", at("2026-11-25"))
+    assert (r["kind"], r["brand"]) == ("competitor", "迈瑞")
+
+
+def test_a_no_competitor_clause_ends_a_stated_pain_and_a_write_up_is_a_next_step() -> None:
+    r = parse("拜访市一院设备科王主任，痛点是监护仪老化，没有竞品，明天发拜访小结", at("2026-11-25"))
+    assert (r["pain_points"], r["competitor"]) == ("监护仪老化", None)
+    assert (r["next_action"], r["due"]) == ("明天发拜访小结", "2026-11-26")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("市一院急诊科王主任说十二台监护仪下周要到位，很着急", "urgent"),
+        ("市一院急诊科王主任说十二台监护仪下个月到位就行，不着急", "visit"),
+        ("拜访了市一院王主任，他很着急换监护仪，下周我们送方案", "visit"),  # a wish told in a visit report
+    ],
+)
+def test_zhaoji_is_urgent_unless_negated_or_in_a_visit_report(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-25"))["kind"] == kind
+
+
+def test_a_cover_who_helps_me_is_named_without_the_help() -> None:
+    r = parse("明天请假一天，王强帮我盯一下市一院", at("2026-11-25"))
+    assert (r["kind"], r["handover"]) == ("leave", "王强")

@@ -199,6 +199,13 @@ def test_a_stated_absence_of_competitors_is_an_answer_not_a_gap(team: Bot) -> No
     assert "还缺" not in reply
 
 
+def test_a_record_in_shorthand_with_labels_and_spaces_is_filed_whole(team: Bot) -> None:
+    reply = say(team, "市一院ICU张主任 痛点 呼吸机老化 竞品 无 下一步 周五送样机")
+    [visit] = team.rows(Visit)
+    assert (visit.pain_points, visit.competitor, visit.next_action) == ("呼吸机老化", "竞品 无", "周五送样机")
+    assert visit.complete and "还缺" not in reply
+
+
 def test_a_customer_the_directory_knows_is_found_in_free_text(make_bot: Callable[..., Bot]) -> None:
     bot = make_bot(customers=[{"name": "省人民医院", "level": "三甲", "region": "华东", "aliases": ["省医"]}])
     reply = say(bot, "省医设备科王科长说预算不够，下周再约")

@@ -30,11 +30,18 @@ for _field_name, _keys in _f["template_keys"].items():
     for _key in _keys:
         _KEY_FIELD.setdefault(_key, _field_name)
 _KEYS_WITH_SHI = set(_f["keys_with_shi"])
-_MARKER_RE = re.compile(rf"(?P<key>{words_alt(list(_KEY_FIELD))})\s*(?P<sep>:|是)")
+# "痛点：…", "痛点是…", "【竞品】无", and a bare key followed by a space ("竞品 无"), see find_markers
+_MARKER_RE = re.compile(
+    rf"(?P<key>{words_alt(list(_KEY_FIELD))})(?:\s*(?P<sep>:|是)|(?P<bracket>】)\s*|(?P<space>[ \t]+)(?=\S))"
+)
 _MARKER_BEFORE = set(" \t\r\n,，。;；!！?？】]）)：:、") | {""}
+# Keys that may stand before a space alone: the four core items, whose words are rarely a subject
+_SPACE_FIELDS = frozenset({"pain_points", "competitor", "next_action"})
 _VALUE_END_RE = re.compile(r"[\n。!?！？;；]")
 _EMPTY_VALUES = {v.upper() for v in _f["empty_values"]}
-_COMPETITOR_NEXT_RE = re.compile(rf"[,，、;；]\s*(?:{words_alt(lexicon().kinds['competitor_words'])})")
+_COMPETITOR_NEXT_RE = re.compile(
+    rf"[,，、;；]\s*(?:目前|暂时|现在|还)?(?:没有|暂无|没|无)?(?:{words_alt(lexicon().kinds['competitor_words'])})"
+)
 
 
 @dataclass
@@ -52,18 +59,30 @@ class Markers:
 
 def find_markers(p: Prepared) -> Markers:
     norm = p.norm
-    if ":" not in norm and "是" not in norm:  # every marker has one
-        return Markers()
+    if ":" not in norm and "是" not in norm and "】" not in norm and " " not in norm and "\t" not in norm:
+        return Markers()  # every marker has one of these
     found: list[tuple[int, int, str]] = []  # (marker start, value start, field)
+    spaced: set[int] = set()  # the markers whose key is followed by a space alone
     for m in _MARKER_RE.finditer(norm):
-        key, sep = m.groups()
+        key, sep, bracket, space = m.groups()
         start, end = m.span()
         if sep == "是" and key not in _KEYS_WITH_SHI:
             continue
         before = norm[start - 1] if start > 0 else ""
-        if before not in _MARKER_BEFORE and not ("\u2600" <= before <= "\U0001faff"):
+        if bracket:  # "【竞品】无": the key stands inside brackets, which the marker starts with
+            if before != "【":
+                continue
+            start -= 1
+        elif before not in _MARKER_BEFORE and not ("\u2600" <= before <= "\U0001faff"):
             continue
+        if space:
+            if _KEY_FIELD[key] not in _SPACE_FIELDS:
+                continue
+            spaced.add(start)
         found.append((start, end, _KEY_FIELD[key]))
+    if spaced and len(found) < 2:
+        # "竞品 迈瑞在送耗材" alone is a sentence; "市一院 竞品 无 下一步 周五送样" is a record in short
+        found = [f for f in found if f[0] not in spaced]
     markers = Markers()
     values = markers.values
     for i, (_, value_start, name) in enumerate(found):
@@ -101,7 +120,8 @@ _OUR_ACTION_RE = re.compile(
 )
 _OUR_LATER_RE = re.compile(r"我|再|待会|等会|稍后|晚点")
 _LATER_TODAY_RE = re.compile(r"再|还要|要|会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
-_PAST_VISIT_RE = re.compile(words_alt(_f["past_visit"]))
+# not "明天发拜访小结": a visit's write-up is not the visit
+_PAST_VISIT_RE = re.compile(rf"(?:{words_alt(_f['past_visit'])})(?!小结|总结|记录|报告|纪要|计划|表|单)")
 _PAST_VISIT_LOCAL = within_clauses(_f["past_visit"])
 _COMMIT_AT_END_RE = re.compile(rf"(?:{words_alt(_f['commit_at_end'])})$")
 _THEN_START_RE = re.compile(words_alt(_f["then_starts"]))
@@ -115,7 +135,7 @@ _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|�
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
     r"(?:没有|暂无|无|没)(?:竞品|竟品|竞争|对手|友商|别家|同行)"
-    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行)(?:情况)?[:：是为]?(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
+    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行)(?:情况)?】?\s*[:：是为]?\s*(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
 )
 
 
@@ -299,10 +319,16 @@ def no_competitor(text: str) -> str | None:
     The parse leaves `competitor` null for such a clause (nothing to report); a visit record
     still has its answer.
     """
-    for s, e in clauses(text):
-        if _NO_COMPETITOR_RE.search(text, s, e):
-            return text[s:e].strip(" ，,。.；;、") or None
-    return None
+    m = _NO_COMPETITOR_RE.search(text)
+    if m is None:
+        return None
+    # from the start of the clause where it begins to the end of the one where it ends ("竞品 无")
+    parts = clauses(text)
+    s = next((s for s, e in parts if s <= m.start() < e), m.start())
+    e = next((e for s, e in parts if s < m.end() <= e), m.end())
+    if s > 0 and text[s - 1] == "【":
+        s -= 1
+    return text[s:e].strip(" ，,。.；;、") or None
 
 
 def reports_a_visit(text: str) -> bool:
@@ -543,7 +569,11 @@ def handover(p: Prepared) -> str | None:
             s = m.start("name")
             return p.flat[s : s + len(name)]
     for m in handover_after_re.finditer(norm):
-        g = name_before_re.search(norm, max(0, m.start() - 3), m.start())
+        end = m.start()
+        helped = _HELPS_ME_RE.search(norm, max(0, end - 4), end)  # 王强帮我盯一下: the name before 帮我
+        if helped:
+            end = helped.start()
+        g = name_before_re.search(norm, max(0, end - 3), end)
         if g:
             text = g.group(0)
             # prefer the shortest tail that is a name (跟王磊交接 → 王磊, not 跟王磊)
@@ -552,8 +582,11 @@ def handover(p: Prepared) -> str | None:
                 if name_before_re.fullmatch(cand) and len(cand) >= 2:
                     if cand in _HANDOVER_STOP:
                         break
-                    return p.flat[m.start() - len(cand) : m.start()]
+                    return p.flat[end - len(cand) : end]
     return None
+
+
+_HELPS_ME_RE = re.compile(r"(?:帮|替|给)我们?$|帮忙$")
 
 
 # ---------------------------------------------------------------------------- competitor activity
