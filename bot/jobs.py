@@ -289,9 +289,11 @@ class Team:
         return p.region if p else ""
 
     def userid_named(self, name: str | None) -> str | None:
-        """The active member whose roster name is exactly `name`; None when none or several are."""
-        found = [p.userid for p in self.people if p.active and name and p.name == name]
-        return found[0] if len(found) == 1 else None
+        """The active member called `name`; None when none or several are.
+
+        `name` is the roster name, or a nickname 小X/老X/阿X whose X is one member's surname alone.
+        """
+        return named_member(name, [(p.userid, p.name) for p in self.people if p.active])
 
     @property
     def reps(self) -> list[Person]:
@@ -310,6 +312,24 @@ class Team:
         leaders = [p for p in self.people if p.active and p.role == "leader"]
         mine = [p.userid for p in leaders if region and p.region == region]
         return mine or [p.userid for p in leaders]
+
+
+_NICKNAME_RE = re.compile(r"[小老阿](?P<surname>[\u4e00-\u9fff])")
+
+
+def named_member(name: str | None, people: Sequence[tuple[str, str]]) -> str | None:
+    """The userid among `people` (userid, roster name) that `name` designates, see Team.userid_named."""
+    if not name:
+        return None
+    exact = [uid for uid, full in people if full == name]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    nick = _NICKNAME_RE.fullmatch(name)
+    if nick is None:
+        return None
+    # 小李 is 李娜 when she is the only 李 (a two-character roster name could be 小X itself: matched above)
+    found = [uid for uid, full in people if len(full) >= 2 and full[0] == nick["surname"]]
+    return found[0] if len(found) == 1 else None
 
 
 LeaveCover = tuple[str, date, date, str]  # (member, first day, last day, who covers)

@@ -248,6 +248,14 @@ def test_the_cover_of_a_leave_closes_the_follow_ups_of_the_member_on_leave(team:
     assert f"跟进{summary.id} 已完成" in reply and team.rows(Followup)[0].status == "done"
 
 
+def test_a_cover_named_by_nickname_may_close_the_follow_ups(team: Bot) -> None:
+    say(team, VISIT)
+    summary, _plan = team.rows(Followup)
+    say(team, "今天请假一天，客户交给小李跟进")  # 李娜 is the team's only 李
+    reply = say(team, f"/完成 跟进{summary.id}", user=REP2)
+    assert f"跟进{summary.id} 已完成" in reply and team.rows(Followup)[0].status == "done"
+
+
 def test_done_closes_an_urgent_demand(team: Bot) -> None:
     say(team, "急！市一院ICU今晚要3台呼吸机")
     urgent_id = team.rows(Urgent)[0].id

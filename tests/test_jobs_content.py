@@ -434,7 +434,7 @@ def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
     wid = visit(env, "wangqiang", None, local(5, 6, 10))
     env.add(
         Leave(member="zhangwei", start=date(2026, 5, 7), end=date(2026, 5, 8), handover="李娜"),
-        Leave(member="wangqiang", start=date(2026, 5, 7), end=date(2026, 5, 7), handover="小李"),  # no such member
+        Leave(member="wangqiang", start=date(2026, 5, 7), end=date(2026, 5, 7), handover="小孙"),  # no such member
         Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="summary", due_at=local(5, 7, 10)),
         Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="plan", due_at=local(5, 11, 18)),
         Followup(visit_id=wid, member="wangqiang", kind="summary", due_at=local(5, 7, 11)),
@@ -442,8 +442,8 @@ def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
     text = env.text("followups", local(5, 6, 17))
     assert "<@zhangwei> <@lina>" in text
     assert lines_with(text, "市第一人民医院：拜访小结，5月7日 10:00 前（张伟休假，由李娜代为跟进）")
-    assert lines_with(text, "客户未写明：拜访小结，5月7日 11:00 前（王强休假，由小李代为跟进）")
-    assert "<@wangqiang>\n" in text and text.count("<@") == 3  # 小李 is named, not mentioned
+    assert lines_with(text, "客户未写明：拜访小结，5月7日 11:00 前（王强休假，由小孙代为跟进）")
+    assert "<@wangqiang>\n" in text and text.count("<@") == 3  # 小孙 is named, not mentioned
 
     overdue = env.text("followups", local(5, 7, 12))
     assert "跟进已逾期" in overdue and "<@zhangwei> <@lina> <@chenjing>" in overdue
@@ -451,6 +451,16 @@ def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
 
     reminder = env.text("followups", local(5, 11, 9))  # the plan falls due after the leave
     assert "定制方案" in reminder and "<@lina>" not in reminder and "代为跟进" not in reminder
+
+
+def test_a_cover_named_by_nickname_is_mentioned_when_one_member_has_that_surname(env: Env) -> None:
+    wid = visit(env, "wangqiang", None, local(5, 6, 10))
+    env.add(
+        Leave(member="wangqiang", start=date(2026, 5, 7), end=date(2026, 5, 7), handover="小李"),
+        Followup(visit_id=wid, member="wangqiang", kind="summary", due_at=local(5, 7, 11)),
+    )
+    text = env.text("followups", local(5, 6, 17))
+    assert "<@wangqiang> <@lina>" in text and "由小李代为跟进" in text
 
 
 # ----------------------------------------------------------------------------- urgent_escalation

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.dispatch import Context, Reply
-from bot.jobs import on_leave
+from bot.jobs import named_member, on_leave
 from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
 from handlers.commands.common import audit, capped, day_start, member_names, missing_items
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -131,9 +131,13 @@ def done(inv: Invocation, ctx: Context) -> Reply:
 
 
 def _covers(ctx: Context, member: str) -> bool:
-    """Whether the sender covers `member` today: named as the handover of their leave that includes today."""
-    me = ctx.member
-    return me is not None and bool(me.name) and on_leave(ctx.session, ctx.now.date()).get(member) == me.name
+    """Whether the sender covers `member` today: named (or nicknamed, 小李) as the handover of their
+    leave that includes today."""
+    cover = on_leave(ctx.session, ctx.now.date()).get(member)
+    if not cover or ctx.member is None:
+        return False
+    people = [(m.userid, m.name) for m in ctx.members() if m.active and m.name]
+    return named_member(cover, people) == ctx.message.sender
 
 
 def _followup_done(ctx: Context, followup_id: int) -> Reply:
