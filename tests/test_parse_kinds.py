@@ -315,3 +315,78 @@ def test_zhaoji_is_urgent_unless_negated_or_in_a_visit_report(text: str, kind: s
 def test_a_cover_who_helps_me_is_named_without_the_help() -> None:
     r = parse("明天请假一天，王强帮我盯一下市一院", at("2026-11-25"))
     assert (r["kind"], r["handover"]) == ("leave", "王强")
+
+
+@pytest.mark.parametrize(
+    ("text", "met", "reason", "remedy"),
+    [
+        ("今日复盘：计划3家，完成1家，客户都在开会，明天再去", False, "客户都在开会", "明天再去"),
+        ("复盘：目标3家 实际2家 排队的人太多没轮上 明天上午早点去补上", False, "排队的人太多没轮上", "早点去补上"),
+        ("今日总结：计划拜访五家，完成五家，还多签了一个小单", True, None, None),
+    ],
+)
+def test_a_review_with_planned_and_actual_counts_is_judged_by_them(
+    text: str, met: bool, reason: str | None, remedy: str | None
+) -> None:
+    r = parse(text, at("2026-11-25", 18))
+    assert (r["kind"], r["target_met"]) == ("review", met)
+    assert (reason is None) == (r["reason"] is None) and (reason or "") in (r["reason"] or "")
+    assert (remedy is None) == (r["remedy"] is None) and (remedy or "") in (r["remedy"] or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "customer", "department"),
+    [
+        ("报备 明天早上直接去省医设备科送标书 不回公司", "省医", "设备科"),
+        ("开立的内镜进院了，附一院内镜中心刚装了三台", "附一院", "内镜中心"),
+        ("国庆期间人民医院要保障，ICU急需注射泵十五台", "人民医院", "ICU"),
+        ("省医保局下周开会讨论集采", None, None),
+    ],
+)
+def test_customer_short_forms_and_what_stands_before_a_name(
+    text: str, customer: str | None, department: str | None
+) -> None:
+    r = parse(text, at("2026-11-25"))
+    assert (r["customer"], r["department"]) == (customer, department)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("今天见到市二院骨科的刘主任，C臂图像不清楚，现在是西门子的，下周二带方案过去", "visit"),
+        ("和区医院器械科王科长通了电话，想把注射泵全换掉，大概40台。王科长说这周四前把参数要求发给我们", "visit"),
+        ("下午三点线上开会，链接稍后发群里，请假的提前说", "other"),
+        ("迈瑞那个以旧换新的政策到底怎么算的，有人知道吗", "other"),
+        ("省医那个急单后来谁送的？客户刚打电话问发票", "other"),
+        ("迈瑞在市一院降价了，大家注意", "competitor"),
+    ],
+)
+def test_kinds_from_held_out_phrasings(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-25"))["kind"] == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("紧急！社区卫生服务中心接种点明天开，要体温枪二十把、血压计五台", [("体温枪", 20, "把"), ("血压计", 5, "台")]),
+        ("拜访市一院设备科王主任，他们想把老的注射泵全换掉，大概40台，下周送方案", [("注射泵", 40, "台")]),
+        ("在县中医院呢，设备科李科长说手术室监护仪坏了两台，急调两台过来，礼拜一上午要用", [("监护仪", 2, "台")]),
+    ],
+)
+def test_items_counted_apart_from_their_product_or_said_twice(text: str, items: list[tuple[str, int, str]]) -> None:
+    got = parse(text, at("2026-11-25"))["items"]
+    assert [(i["product"], i["quantity"], i["unit"]) for i in got] == items
+
+
+def test_a_colleague_who_comes_along_is_not_the_contact() -> None:
+    r = parse("后天跟王经理一起去仁济医院见林书记，早上八点半直接在医院门口集合", at("2026-11-25"))
+    assert (r["contact"], r["decision_role"]) == ("林书记", "决策者")
+    assert parse("跟王主任一起吃了个饭，聊了聊新院区的规划", at("2026-11-25"))["contact"] == "王主任"
+
+
+def test_mingr_is_tomorrow_and_a_cut_price_is_the_competitors_move() -> None:
+    assert parse("明儿去李家镇卫生院装机，直接过去", at("2026-11-25"))["due"] == "2026-11-26"
+    r = parse("罗氏把县人民医院的化学发光试剂降了20%，还承诺免费升级仪器", at("2026-11-25"))
+    assert r["activity"] == "化学发光试剂降了20%"
+    r = parse("市中心医院导管室陈工说高压注射器老是报错，原厂是拜耳的。明天我带工程师过去看一下", at("2026-11-25"))
+    assert r["competitor"] == "原厂是拜耳的"

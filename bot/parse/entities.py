@@ -52,6 +52,7 @@ def _judge_name(name: str, standalone: bool, boundary: str) -> bool | None:
 
 _NUMBERED = {f"{n}院" for n in "一二三四五六七八九"}
 _NOT_AFTER_NUMBERED = set("内区外里长办")
+_NAME_AFTER_NEI_RE = re.compile(r"内(?:镜|科|分泌|窥)")  # 附一院内镜中心: a department, not 院内
 
 
 def find_customers(raw: str, norm: str) -> list[Found]:
@@ -59,7 +60,7 @@ def find_customers(raw: str, norm: str) -> list[Found]:
     out: list[Found] = []
     for m in _SUFFIX_RE.finditer(norm):
         s, e = m.span()
-        if m.group() in _NUMBERED and norm[e : e + 1] in _NOT_AFTER_NUMBERED:
+        if m.group() in _NUMBERED and norm[e : e + 1] in _NOT_AFTER_NUMBERED and not _NAME_AFTER_NEI_RE.match(norm, e):
             continue  # 统一院内, 第一院区: 院内/院区/院长 are words of their own, not a numbered 院
         if _ABBREVIATION_RE.match(norm, s):
             out.append(Found(s, e, raw[s:e]))
@@ -178,7 +179,13 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
         if _overlaps(customers, s, e):
             continue
         out.append(Contact(s, e, raw[s:e], title))
+    if len(out) > 1:  # "跟王经理一起去…见林书记": who goes with us is not the customer's contact
+        out = [c for c in out if not (c.start and norm[c.start - 1] in _WITH and _TOGETHER_RE.match(norm, c.end))]
     return out
+
+
+_WITH = frozenset("跟和与同陪")
+_TOGETHER_RE = re.compile(r"一起|一块|一同|一道")
 
 
 def split_contact(text: str) -> tuple[str, str] | None:

@@ -383,8 +383,13 @@ def review_fields(p: Prepared, markers: Markers) -> Review:
     negative = _NEGATIVE_RE.search(text)
     reason = markers.span("reason")
     remedy = markers.span("remedy")
+    counted = _counted_verdict(norm) if stated is None else None
     if stated is not None:
         met: bool | None = stated
+    elif counted is not None:  # "计划3家，完成1家": the numbers decide, whatever words say
+        met, counted_at = counted
+        negative = None  # what follows the actual count says why
+        stated_at = counted_at
     elif negative:
         met = False
     elif _POSITIVE_RE.search(text):
@@ -412,6 +417,27 @@ def review_fields(p: Prepared, markers: Markers) -> Review:
     if met is not False:
         reason = remedy = None
     return Review(met, reason, remedy)
+
+
+_COUNT = r"(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})(?:家|个|台|单|次|位|场)"
+_PLANNED_RE = re.compile(rf"(?:目标|计划|任务|指标|预计)(?:是|为|:)?\s*(?:要)?(?:拜访|跑|见|签|去|约)?\s*{_COUNT}")
+_ACTUAL_RE = re.compile(
+    rf"(?:实际|实|完成|拜访了|跑了|见了|签了|去了|约了|只|才)\s*(?:完成|拜访|跑|见|签|去|约)?了?\s*{_COUNT}"
+)
+
+
+def _counted_verdict(norm: str) -> tuple[bool, int] | None:
+    """(met, where the actual count starts) when the review gives a planned and an actual count."""
+    planned = _PLANNED_RE.search(norm)
+    if planned is None:
+        return None
+    actual = _ACTUAL_RE.search(norm, planned.end())
+    if actual is None:
+        return None
+    want, got = to_int(planned["n"]), to_int(actual["n"])
+    if want is None or got is None:
+        return None
+    return got >= want, actual.start()
 
 
 def _stated_verdict(norm: str) -> tuple[bool | None, int | None]:

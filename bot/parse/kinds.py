@@ -26,7 +26,8 @@ def _rx(name: str) -> re.Pattern[str]:
     return re.compile(patterns_alt(_k[name]))
 
 
-_LEAVE_RE = _rx("leave")
+# not "请假的提前说": people who take leave, not a leave
+_LEAVE_RE = re.compile(f"(?:{patterns_alt(_k['leave'])})(?!的)")
 _REVIEW_RE = _rx("review")
 _URGENT_IGNORE_RE = _rx("urgent_ignore")
 _URGENT_RE = _rx("urgent")
@@ -46,7 +47,7 @@ def asks(norm: str) -> bool:
 
 # "今天拜访4家，都完成了": today's work done or not, with no customer named
 _DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
-_NEED_RE = re.compile(r"要用|要|需要|需|借|调")
+_NEED_RE = re.compile(r"要用|要(?!求)|需要|需|借|调")
 _DELIVER_RE = re.compile(r"送到|送过来|到位|到货|用")
 _GO_RE = re.compile(r"(?<![交寄发传送])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
 _CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
@@ -93,6 +94,13 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "urgent"
     if _ITIN_STRONG_RE.search(norm) or _coming_trip(norm, times, today, sig, strict=True):
         return "itinerary"
+    if (
+        (sig.has_brand or sig.has_competitor_word)
+        and not (sig.has_customer or sig.has_contact or sig.has_template)
+        and _QUESTION_RE.search(norm)
+        and not _VISIT_STRONG_RE.search(norm)
+    ):
+        return "other"  # "迈瑞降价了吗？": a question to colleagues, no news of a customer
     if sig.brand_first and not sig.has_contact and not sig.has_template:
         return "competitor"  # "据客户反馈：迈瑞在…": news that opens with the competitor, whoever passed it on
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None

@@ -33,7 +33,9 @@ _CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
 # A generic product word does not start with a verb or a function word (急需洗消机 → 洗消机).
 _NOT_PRODUCT_START = set("需要补配借调买订备申添加换急紧用的是了在有和与跟给送新旧台个科院里")
 # A bare count ("要20盒") takes the product named earlier in its sentence, when a need verb precedes it.
-_NEED_RE = re.compile(r"要|需|补|配|借|调|采购|买|订|备|申请|添|加|换|急用|数量|一共|共计|合计")
+_NEED_RE = re.compile(r"要|需|补|配(?!件)|借|调|采购|买|订|(?<!设)备|申请|添|加|换|急用|数量|一共|共计|合计")
+# "注射泵全换掉，大概40台": a clause that is a count alone takes the product of the clause before
+_COUNT_ALONE_RE = re.compile(r"(?:大概|大约|约|差不多|估计|预计|一共|总共|共|总计|合计|要|需要)?$")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 _ORPHAN_OK_AFTER_RE = re.compile(r"左右|过来|过去|就|吧|啊|呢|以上|备用|应急|送|到|的话|先|马上|今天|明天|急用|即可|够")
 _NOT_GOODS_AFTER_RE = re.compile(r"工作日|小时|钟头|天|月|年|周|星期|礼拜|次|人|家|点")
@@ -74,6 +76,8 @@ def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
                 product = _orphan_product(norm, m)
                 if product is None:
                     continue
+                if any(i["product"] == product and i["quantity"] == qty and i["unit"] == unit for _, i in items):
+                    continue  # "监护仪坏了两台，急调两台过来": the same two, said again
         items.append((s, {"product": product, "quantity": qty, "unit": unit}))
     return items
 
@@ -107,7 +111,8 @@ def _orphan_product(norm: str, m: re.Match[str]) -> str | None:
     for lo, hi in sentences(norm):
         if lo <= m.start() < hi:
             clause_start = max(norm.rfind(",", lo, m.start()), norm.rfind("，", lo, m.start()), lo - 1) + 1
-            if not _NEED_RE.search(norm, clause_start, m.start()):
+            alone = clause_start > lo and _COUNT_ALONE_RE.fullmatch(norm, clause_start, m.start()) is not None
+            if not alone and not _NEED_RE.search(norm, clause_start, m.start()):
                 return None
             products = list(_PRODUCT_RE.finditer(norm, lo, m.start()))
             if products:
