@@ -65,6 +65,9 @@ _TEMPLATE_FIELDS = ("customer", "department", "contact", "pain_points", "competi
 _EMPTY: dict[str, Any] = dict.fromkeys(KEYS)  # copied, which is much cheaper than building it key by key
 
 
+_COMPETITOR_LABEL_FIRST_RE = re.compile(r"[【\[]?(?:竞品|竞争对手|友商)(?:动态|信息|情况)?[】\]]?\s*(?::|是)")
+
+
 def empty_result(kind: str = "other") -> dict[str, Any]:
     """A result with every key of the schema, nothing filled in."""
     out = _EMPTY.copy()
@@ -136,6 +139,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         has_template=template,
         has_items=bool(items),
         brand_first=_opens_with(norm, brands[0] if brands else None),
+        competitor_label_first=stated.keys() & set(_TEMPLATE_FIELDS) == {"competitor"}
+        and _COMPETITOR_LABEL_FIRST_RE.match(norm) is not None,
         goods=lambda: bool(departments) or mentions_product(norm),
         visit_content=lambda: has_visit_content(norm),
     )

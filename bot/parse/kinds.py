@@ -70,6 +70,7 @@ class Signals:
     has_template: bool
     has_items: bool = False
     brand_first: bool = False  # the message opens with a competitor's name
+    competitor_label_first: bool = False  # the message opens with a "竞品：" label, its only template key
     # computed only when a rule needs them
     goods: Callable[[], bool] = _never  # a product or a department is named
     visit_content: Callable[[], bool] = _never  # pain-point or next-step wording
@@ -103,6 +104,14 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "other"  # "迈瑞降价了吗？": a question to colleagues, no news of a customer
     if sig.brand_first and not sig.has_contact and not sig.has_template:
         return "competitor"  # "据客户反馈：迈瑞在…": news that opens with the competitor, whoever passed it on
+    if (
+        sig.competitor_label_first
+        and not sig.has_contact
+        and (sig.has_brand or sig.has_competitor_word)
+        and _ACTIVITY_RE.search(norm)
+        and not _VISIT_STRONG_RE.search(norm, norm.find(":") + 1)
+    ):
+        return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None
     if visit_strong:
         return "visit"
