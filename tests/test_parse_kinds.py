@@ -390,3 +390,67 @@ def test_mingr_is_tomorrow_and_a_cut_price_is_the_competitors_move() -> None:
     assert r["activity"] == "化学发光试剂降了20%"
     r = parse("市中心医院导管室陈工说高压注射器老是报错，原厂是拜耳的。明天我带工程师过去看一下", at("2026-11-25"))
     assert r["competitor"] == "原厂是拜耳的"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("市二院器械科 周科。监护仪要换，科曼的在用。下周一报价", "visit"),  # the brand's clause tells no move
+        ("儿童医院输液室刘护士说输液泵太重，问我们有没有轻便的。明早我带样机去给护士长看看", "visit"),
+        ("请问年假怎么请？要在系统里提还是群里说一声就行？", "other"),
+        ("明天不请假了，正常上班，之前说的作废", "other"),
+        ("市一院ICU冯护士长反馈上次急调过去的那3台呼吸机用得不错，想正式采购。下周一我去设备科递资料", "visit"),
+    ],
+)
+def test_kinds_that_keywords_alone_got_wrong(text: str, kind: str) -> None:
+    assert parse(text, at("2026-12-17"))["kind"] == kind
+
+
+def test_a_visit_told_in_the_first_person_is_not_the_next_step() -> None:
+    text = "今天下午我第一次去了丰县人民医院，见到了吴老师。吴老师建议我们十天内准备一份详细的方案和报价"
+    r = parse(text, at("2026-11-10", 18))
+    assert "准备一份详细的方案和报价" in r["next_action"] and "去了" not in r["next_action"]
+    assert r["due"] == "2026-11-20"
+
+
+def test_a_later_dated_step_of_ours_is_the_next_action_when_the_first_has_no_date() -> None:
+    text = "市一院ICU冯护士长反馈想正式采购，让我们尽快走流程。现在科里主力还是德尔格。下周一我去设备科递资料"
+    r = parse(text, at("2026-12-17"))
+    assert (r["next_action"], r["due"]) == ("下周一我去设备科递资料", "2026-12-21")
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("博仁医院体检中心大后天开业，急需血压计8台、体重秤2台", [("血压计", 8, "台"), ("体重秤", 2, "台")]),
+        (
+            "急调：县中医院手术室要无菌手套20箱、一次性手术衣五十件",
+            [("无菌手套", 20, "箱"), ("一次性手术衣", 50, "件")],
+        ),
+        ("沛县人民医院检验科急需血球试剂30箱", [("血球试剂", 30, "箱")]),
+        ("协和医院心外科急需IABP导管3根", [("IABP导管", 3, "根")]),
+        ("跟市三院检验科确认了，要40盒糖化试剂，下周五前送到", [("糖化试剂", 40, "盒")]),
+        ("明德眼科医院采购办蒋经理说他们想换3台OCT", [("OCT", 3, "台")]),
+        ("县中医院急诊科紧急调拨除颤仪两台，明天上午必须到位", [("除颤仪", 2, "台")]),
+        ("CT室的高压注射器坏了，马上要借一台顶上", [("高压注射器", 1, "台")]),
+    ],
+)
+def test_unlisted_and_qualified_product_names(text: str, items: list[tuple[str, int, str]]) -> None:
+    got = parse(text, at("2026-11-25"))["items"]
+    assert [(i["product"], i["quantity"], i["unit"]) for i in got] == items
+
+
+@pytest.mark.parametrize(
+    ("text", "met"),
+    [
+        ("今日总结：回款完成60%，财务说要等院长签字。明天上午我去财务处蹲一下", False),
+        ("今日总结：拜访目标完成了120%", True),
+    ],
+)
+def test_a_review_that_gives_a_share_of_the_target(text: str, met: bool) -> None:
+    assert parse(text, at("2026-11-25", 18))["target_met"] is met
+
+
+def test_a_competitor_known_only_by_what_they_use() -> None:
+    r = parse("放射科王技师反映高压注射器老是漏液，他们用的拜耳的。我答应大后天带注射器过去让他们试", at("2026-11-25"))
+    assert r["competitor"] == "他们用的拜耳的"

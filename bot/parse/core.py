@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.parse.entities import (
     Found,
+    competitor_word_at,
     decision_role,
     find_brands,
     find_contacts,
@@ -129,7 +130,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     comp_word = has_competitor_word(norm)
     template = not stated.keys().isdisjoint(_TEMPLATE_FIELDS)
 
-    located = find_items_at(norm)
+    located = find_items_at(norm, sorted((f.start, f.end) for f in (*customers, *departments, *contacts)))
     items = [item for _, item in located]
     sig = Signals(
         has_customer=bool(customers) or stated.get("customer") is not None,
@@ -142,6 +143,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         competitor_label_first=stated.keys() & set(_TEMPLATE_FIELDS) == {"competitor"}
         and _COMPETITOR_LABEL_FIRST_RE.match(norm) is not None,
         goods=lambda: bool(departments) or mentions_product(norm),
+        brand_at=tuple(b.start for b in brands) + ((guessed.start,) if guessed else ()) + competitor_word_at(norm),
         visit_content=lambda: has_visit_content(norm),
     )
     kind = classify(norm, times, today, sig)

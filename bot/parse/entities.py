@@ -281,5 +281,10 @@ def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
     return Found(m.start("brand"), m.end("brand"), raw[m.start("brand") : m.end("brand")])
 
 
+def competitor_word_at(norm: str) -> tuple[int, ...]:
+    """Where a competitor is named without a brand (竞品, 友商, 有家公司 …)."""
+    return tuple(m.start() for m in _COMPETITOR_WORD_RE.finditer(norm))
+
+
 def has_competitor_word(norm: str, lo: int = 0, hi: int | None = None) -> bool:
     return _COMPETITOR_WORD_RE.search(norm, lo, len(norm) if hi is None else hi) is not None

@@ -114,12 +114,12 @@ _OUR_ACTION_RE = re.compile(
     patterns_alt(
         [
             rf"(?<![对给帮跟和与向])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?"
-            rf"(?:{words_alt(_f['our_action_verbs'], lookahead=True)})"
+            rf"(?:{words_alt(_f['our_action_verbs'], lookahead=True)})(?![了过])"  # not 我今天去了 (the visit)
         ]
     )
 )
 _OUR_LATER_RE = re.compile(r"我|再|待会|等会|稍后|晚点")
-_LATER_TODAY_RE = re.compile(r"再|还要|要|会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
+_LATER_TODAY_RE = re.compile(r"再|还要|要|(?<![年开例晨周早晚班大])会|准备|打算|待会|等会|稍后|晚点|今晚|晚上")
 # not "明天发拜访小结": a visit's write-up is not the visit
 _PAST_VISIT_RE = re.compile(rf"(?:{words_alt(_f['past_visit'])})(?!小结|总结|记录|报告|纪要|计划|表|单)")
 _PAST_VISIT_LOCAL = within_clauses(_f["past_visit"])
@@ -259,14 +259,13 @@ def visit_spans(
     next_action: Span | None = None
     due_clause: Span | None = None
     if any(is_next):
-        i = j = is_next.index(True)
-        # the run goes on through next-step clauses, and past a clause that ends with 答应/表示
-        while j + 1 < n and (
-            is_next[j + 1]
-            or _COMMIT_AT_END_RE.search(norm, parts[j][0], parts[j][1])
-            or _THEN_START_RE.match(norm, parts[j + 1][0], parts[j + 1][1])
-        ):
-            j += 1
+        i, j = _next_run(norm, parts, is_next, is_next.index(True))
+        if not any(coming[i : j + 1]):
+            # "让我们尽快走流程。…。下周一我去设备科递资料": a later dated step of ours is the next action
+            for k in range(j + 1, n):
+                if is_next[k] and coming[k] and (ours[k] or marker[k]):
+                    i, j = _next_run(norm, parts, is_next, k)
+                    break
         next_action = trim(p.raw, parts[i][0], parts[j][1])
         if not (marker[i] or ours[i]):
             dated = [k for k in range(i, j + 1) if coming[k]]
@@ -274,6 +273,19 @@ def visit_spans(
             if strong and strong[0] != dated[0]:
                 due_clause = parts[strong[0]]
     return VisitSpans(pain, competitor, next_action, due_clause)
+
+
+def _next_run(norm: str, parts: list[Span], is_next: list[bool], i: int) -> tuple[int, int]:
+    """The clauses of the next-step run that starts at clause i: on through next-step clauses,
+    and past a clause that ends with 答应/表示."""
+    j = i
+    while j + 1 < len(parts) and (
+        is_next[j + 1]
+        or _COMMIT_AT_END_RE.search(norm, parts[j][0], parts[j][1])
+        or _THEN_START_RE.match(norm, parts[j + 1][0], parts[j + 1][1])
+    ):
+        j += 1
+    return i, j
 
 
 def _reported_start(norm: str, parts: list[Span], i: int, is_next: list[bool], our_side: list[bool]) -> int:
@@ -426,8 +438,15 @@ _ACTUAL_RE = re.compile(
 )
 
 
+_PERCENT_RE = re.compile(r"(?:完成|达成|完成率|达成率)(?:了|为|是)?\s*(?P<n>\d{1,3}(?:\.\d+)?)\s*%")
+
+
 def _counted_verdict(norm: str) -> tuple[bool, int] | None:
-    """(met, where the actual count starts) when the review gives a planned and an actual count."""
+    """(met, where the actual count starts) when the review gives a planned and an actual count,
+    or a share of the target done ("完成60%")."""
+    share = _PERCENT_RE.search(norm)
+    if share is not None:
+        return float(share["n"]) >= 100, share.start()
     planned = _PLANNED_RE.search(norm)
     if planned is None:
         return None

@@ -73,6 +73,7 @@ class Signals:
     competitor_label_first: bool = False  # the message opens with a "竞品：" label, its only template key
     # computed only when a rule needs them
     goods: Callable[[], bool] = _never  # a product or a department is named
+    brand_at: tuple[int, ...] = ()  # where competitors (brands, 竞品 …) are named
     visit_content: Callable[[], bool] = _never  # pain-point or next-step wording
 
 
@@ -84,8 +85,19 @@ def is_urgent(norm: str) -> bool:
     return _URGENT_WEAK_RE.search(text) is not None and _VISIT_STRONG_RE.search(norm) is None
 
 
+# 不请假了 is no leave; "年假怎么请？" asks about leave without taking one
+_NO_LEAVE_RE = re.compile(r"不(?=请|休|调休)")
+# "问我们有没有轻便的": a question the customer asked, reported; not ours to the group
+_REPORTED_QUESTION_RE = re.compile(r"(?<![请])问(?!题)[^,，。;；!！?？\n]*")
+
+
+def _asks_the_group(norm: str) -> bool:
+    return _QUESTION_RE.search(_REPORTED_QUESTION_RE.sub("", norm) if "问" in norm else norm) is not None
+
+
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
-    if _LEAVE_RE.search(norm):
+    leave = _LEAVE_RE.search(norm)
+    if leave and not (_NO_LEAVE_RE.match(norm, max(0, leave.start() - 1)) or (not times and _QUESTION_RE.search(norm))):
         return "leave"
     if _REVIEW_RE.search(norm) or (
         not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm) is not None
@@ -115,7 +127,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None
     if visit_strong:
         return "visit"
-    news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _ACTIVITY_RE.search(norm))
+    news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _acts(norm, sig.brand_at))
     if news:
         # a named contact who says something makes it our visit report, not competitor news
         if not (sig.has_contact and _VISIT_WEAK_RE.search(norm)):
@@ -124,13 +136,31 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "urgent"
     if _ITIN_WEAK_RE.search(norm):
         return "itinerary"
-    if _QUESTION_RE.search(norm):
+    if _asks_the_group(norm):
         return "other"
     if _coming_trip(norm, times, today, sig):
         return "itinerary"
     if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(norm) or sig.visit_content()):
         return "visit"
     return "other"
+
+
+def _acts(norm: str, at: tuple[int, ...]) -> bool:
+    """A competitor's move in the clause that names it or the next one of its sentence
+    ("迈瑞在市一院降价了", "迈瑞最近很活跃，在送耗材"), not "科曼的在用。下周一报价"."""
+    if not at:  # where it is named is not known: anywhere
+        return _ACTIVITY_RE.search(norm) is not None
+    for pos in at:
+        back = _CLAUSE_END_RE.search(norm[pos::-1])
+        lo = pos - back.start() + 1 if back else 0
+        stop = _CLAUSE_END_RE.search(norm, pos)
+        hi = stop.start() if stop else len(norm)
+        if stop and norm[hi] in ",，":  # the next clause of the same sentence
+            after = _CLAUSE_END_RE.search(norm, hi + 1)
+            hi = after.start() if after else len(norm)
+        if _ACTIVITY_RE.search(norm, lo, hi):
+            return True
+    return False
 
 
 def _soon_need(norm: str, times: list[TimeMention], today: date) -> bool:

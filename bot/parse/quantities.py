@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.parse.lexicon import first_chars, lexicon, words_alt
 from bot.parse.numerals import CN_NUM_CHARS, to_int, to_number
@@ -37,7 +38,9 @@ _NEED_RE = re.compile(r"要|需|补|配(?!件)|借|调|采购|买|订|(?<!设)�
 # "注射泵全换掉，大概40台": a clause that is a count alone takes the product of the clause before
 _COUNT_ALONE_RE = re.compile(r"(?:大概|大约|约|差不多|估计|预计|一共|总共|共|总计|合计|要|需要)?$")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-_ORPHAN_OK_AFTER_RE = re.compile(r"左右|过来|过去|就|吧|啊|呢|以上|备用|应急|送|到|的话|先|马上|今天|明天|急用|即可|够")
+_ORPHAN_OK_AFTER_RE = re.compile(
+    r"左右|过来|过去|就|吧|啊|呢|以上|备用|应急|送|到|的话|先|马上|今天|明天|急用|即可|够|顶上|顶一下|救急|周转"
+)
 _NOT_GOODS_AFTER_RE = re.compile(r"工作日|小时|钟头|天|月|年|周|星期|礼拜|次|人|家|点")
 
 
@@ -46,8 +49,11 @@ def find_items(norm: str) -> list[dict[str, object]]:
     return [item for _, item in find_items_at(norm)]
 
 
-def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
-    """Items with the position of their count."""
+def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tuple[int, dict[str, object]]]:
+    """Items with the position of their count.
+
+    `names`: spans of customers, departments and contacts, which a product name never reaches into.
+    """
     items: list[tuple[int, dict[str, object]]] = []
     pos = 0  # what _QTY_UNIT_RE.finditer(norm) finds, tried only where a count can start
     while (start := _QTY_START_RE.search(norm, pos)) is not None:
@@ -60,16 +66,29 @@ def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
         qty = to_int(qty_text)
         if not qty:
             continue
+        floor = max((e for _, e in names if e <= s), default=0)
+        noun = _noun_before(norm, s, floor)
         before = _PRODUCT_BEFORE_RE.search(norm, max(0, s - 12), s)
         generic_before = None if before else _generic_before(norm, s)
         if before:
             product = before.group(0)
+            if noun and len(noun) > len(product) and noun.endswith(product) and product in _QUALIFIED_HEADS:
+                product = noun  # 血球试剂, IABP导管: a listed word with a qualifier in front
         elif generic_before:
             product = generic_before
+        elif items and noun and norm[s - len(noun) - 1 : s - len(noun)] in _LIST_SEP:
+            product = noun  # "血压计8台、体重秤2台": an unlisted product in a list of them
         else:
             after = _PRODUCT_AFTER_RE.match(norm, pos) or _generic_after(norm, pos)
             if after:
                 product = after.group(1)
+                longer = _NAMED_AFTER_RE.match(norm, pos)
+                if longer and len(longer.group(1)) > len(product):
+                    product = longer.group(1)
+            elif (longer := _NAMED_AFTER_RE.match(norm, pos) or _LATIN_AFTER_RE.match(norm, pos)) and longer.group(
+                1
+            ).upper() not in _BRANDS:
+                product = longer.group(1)  # 40盒糖化试剂, 3台OCT
             elif _CJK_RE.match(norm, pos) and not _ORPHAN_OK_AFTER_RE.match(norm, pos):
                 continue  # "两台试用机": counts something that is not a product
             else:
@@ -80,6 +99,31 @@ def find_items_at(norm: str) -> list[tuple[int, dict[str, object]]]:
                     continue  # "监护仪坏了两台，急调两台过来": the same two, said again
         items.append((s, {"product": product, "quantity": qty, "unit": unit}))
     return items
+
+
+# A product name in front of a count runs back to one of these (or a name, a digit, 10 characters).
+_NOUN_STOP = frozenset("、,，。;；:：!！?？ \t\n()（）【】[]<>《》\"'“”") | frozenset(
+    "要需缺借调买订申添加换配补送用急的了在有和与跟给是说讲称也都还再就把被让请帮先已又才共约及或个"
+)
+_LIST_SEP = frozenset("、和及")
+# Listed words that are often qualified by what they are for: 血球试剂, 尿常规试纸, IABP导管
+_QUALIFIED_HEADS = frozenset(["试剂", "试纸", "导管", "探头", "耗材", "配件", "电极片", "套件"])
+_APPROX = frozenset(["大概", "大约", "差不多", "估计", "预计", "一共", "总共", "总计", "合计", "左右"])
+_BRANDS = frozenset(b.upper() for b in lexicon().brands)
+# after a count: up to six characters ending in a listed product (40盒糖化试剂 → 糖化试剂)
+_NAMED_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fffA-Za-z]{{1,6}}?(?:{_HEAD}))")
+_LATIN_AFTER_RE = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,11})(?![A-Za-z0-9])")
+
+
+def _noun_before(norm: str, s: int, floor: int) -> str | None:
+    """The run of characters right before a count, back to a stop character, a name or a digit."""
+    i = s
+    while i > max(floor, s - 10) and norm[i - 1] not in _NOUN_STOP and not norm[i - 1].isdigit():
+        i -= 1
+    word = norm[i:s]
+    if len(word) < 2 or word in _NOT_PRODUCTS or word in _APPROX or not (_CJK_RE.search(word) or word.isascii()):
+        return None
+    return word
 
 
 def mentions_product(norm: str) -> bool:
