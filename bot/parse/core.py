@@ -66,6 +66,7 @@ _TEMPLATE_FIELDS = ("customer", "department", "contact", "pain_points", "competi
 _EMPTY: dict[str, Any] = dict.fromkeys(KEYS)  # copied, which is much cheaper than building it key by key
 
 
+_OTHER_TEMPLATE_FIELDS = frozenset(_TEMPLATE_FIELDS) - {"competitor"}
 _COMPETITOR_LABEL_FIRST_RE = re.compile(r"[【\[]?(?:竞品|竞争对手|友商)(?:动态|信息|情况)?[】\]]?\s*(?::|是)")
 
 
@@ -130,7 +131,10 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     comp_word = has_competitor_word(norm)
     template = not stated.keys().isdisjoint(_TEMPLATE_FIELDS)
 
-    located = find_items_at(norm, sorted((f.start, f.end) for f in (*customers, *departments, *contacts)))
+    names = [(f.start, f.end) for f in customers] if customers else []
+    names += [(f.start, f.end) for f in departments] if departments else ()
+    names += [(f.start, f.end) for f in contacts] if contacts else ()
+    located = find_items_at(norm, names)
     items = [item for _, item in located]
     sig = Signals(
         has_customer=bool(customers) or stated.get("customer") is not None,
@@ -140,10 +144,13 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         has_template=template,
         has_items=bool(items),
         brand_first=_opens_with(norm, brands[0] if brands else None),
-        competitor_label_first=stated.keys() & set(_TEMPLATE_FIELDS) == {"competitor"}
-        and _COMPETITOR_LABEL_FIRST_RE.match(norm) is not None,
+        competitor_label_first="competitor" in stated
+        and _COMPETITOR_LABEL_FIRST_RE.match(norm) is not None
+        and stated.keys().isdisjoint(_OTHER_TEMPLATE_FIELDS),
         goods=lambda: bool(departments) or mentions_product(norm),
-        brand_at=tuple(b.start for b in brands) + ((guessed.start,) if guessed else ()) + competitor_word_at(norm),
+        brand_at=(tuple(b.start for b in brands) + ((guessed.start,) if guessed else ()) + competitor_word_at(norm))
+        if brands or guessed or comp_word
+        else (),
         visit_content=lambda: has_visit_content(norm),
     )
     kind = classify(norm, times, today, sig)
