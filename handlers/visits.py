@@ -88,6 +88,21 @@ def answers_from(
     return found
 
 
+# A clause that is a role alone ("决策者", "他是技术把关的", "属于采购"), or the contact decides ("他拍板")
+_ROLE_CLAUSE_RE = re.compile(
+    rf"(?:^|[,，。;；\s])(?:他|她|对方)?(?:是|属于|算)?(?P<role>{'|'.join(ROLES)})(?:的|这块|那块|角色)?(?=$|[,，。;；\s])"
+)
+_DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算")
+
+
+def stated_role(text: str) -> str | None:
+    """The decision-chain role the rep states for the contact, in a clause of its own."""
+    m = _ROLE_CLAUSE_RE.search(text)
+    if m:
+        return m["role"]
+    return "决策者" if _DECIDES_RE.search(text) else None
+
+
 def conflicts(parsed: dict[str, Any], department: str | None, contact: str | None) -> bool:
     """The message is about another department or contact than the open visit: a visit of its own."""
     return bool(
@@ -263,8 +278,10 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         customer_id = alias[0] if alias else None
         asked_about = read.first(Visit, ["customer_id"], id=target[0]) if target else None
         if asked_about is None or asked_about[0] not in (None, customer_id):
-            # not the visit asked about: the member's latest visit today to the customer named, if one lacks items
-            target = _incomplete_visit_today(ctx, msg.sender, customer_id) if customer_id is not None else None
+            # not the visit asked about: the member's latest visit today to the customer named, if one
+            # lacks items; "补一下昨天省人医…" reaches back to yesterday's
+            since = ctx.now.date() - timedelta(days=1) if _ADDS_TO_YESTERDAY_RE.match(text) else ctx.now.date()
+            target = _incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
         loose = target is not None  # a reply naming its customer is read as the rest of that report
     if target is None:
         return None
@@ -289,9 +306,12 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
 
 
-def _incomplete_visit_today(ctx: Context, member: str, customer_id: int) -> tuple[int, list[str]] | None:
-    """The member's latest visit today to the customer that still lacks core items, and those items."""
-    midnight = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+_ADDS_TO_YESTERDAY_RE = re.compile(r"\s*(?:再)?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*(?:昨天|昨日|昨晚)")
+
+
+def _incomplete_visit_since(ctx: Context, member: str, customer_id: int, day: date) -> tuple[int, list[str]] | None:
+    """The member's latest visit since `day` to the customer that still lacks core items, and those items."""
+    midnight = datetime.combine(day, time(0), ctx.now.tzinfo)
     stmt = (
         select(Visit.id, *(getattr(Visit, item) for item in CORE_ITEMS))
         .where(Visit.member == member, Visit.customer_id == customer_id, Visit.complete.is_(False))
@@ -392,6 +412,9 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     none = no_competitor(text) if not p.get("competitor") else None
     if none:
         p = {**p, "competitor": none, "missing": [i for i in p.get("missing") or [] if i != "competitor"]}
+    said = stated_role(text)
+    if said and said != p.get("decision_role"):  # "钱工，技术把关的": the rep knows the chain better than a title
+        p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
     customer_id, customer_name, level, first = None, p.get("customer"), None, False
     if p.get("customer"):

@@ -454,3 +454,8 @@ def test_a_review_that_gives_a_share_of_the_target(text: str, met: bool) -> None
 def test_a_competitor_known_only_by_what_they_use() -> None:
     r = parse("放射科王技师反映高压注射器老是漏液，他们用的拜耳的。我答应大后天带注射器过去让他们试", at("2026-11-25"))
     assert r["competitor"] == "他们用的拜耳的"
+
+
+def test_a_next_step_written_after_its_label_without_a_colon_is_the_step() -> None:
+    r = parse("拜访市一院王主任，痛点老化，下一步周四前把方案发过去", at("2026-11-24"))
+    assert (r["next_action"], r["due"]) == ("周四前把方案发过去", "2026-11-26")

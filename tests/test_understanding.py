@@ -146,6 +146,15 @@ def test_the_next_day_an_answer_is_no_longer_taken(team: Bot) -> None:
     assert first.competitor is None and not first.complete
 
 
+def test_the_next_day_an_addition_that_says_so_completes_yesterdays_visit(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(hours=16)
+    reply = say(team, "补一下昨天市一院设备科王主任：痛点是设备老化，竞品无")
+    [visit] = team.rows(Visit)
+    assert (visit.pain_points, visit.competitor) == ("设备老化", "竞品无") and visit.complete
+    assert "已补上" in reply
+
+
 @both_backends
 def test_a_free_text_answer_fills_several_missing_items(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，反馈监护仪不够用")  # competitor and next action missing
@@ -197,6 +206,14 @@ def test_a_stated_absence_of_competitors_is_an_answer_not_a_gap(team: Bot) -> No
     [visit] = team.rows(Visit)
     assert visit.competitor == "竞品无" and visit.pain_points == "呼吸机老化" and visit.complete
     assert "还缺" not in reply
+
+
+def test_a_role_the_rep_states_is_the_role_filed(team: Bot) -> None:
+    reply = say(team, "拜访市一院设备科钱工，技术把关的，说售后响应慢，竞品无，下周二送方案")
+    [visit] = team.rows(Visit)
+    assert visit.decision_role == "技术把关" and "钱工（技术把关）" in reply
+    [contact] = team.rows(Contact)
+    assert contact.decision_role == "技术把关"
 
 
 def test_a_record_in_shorthand_with_labels_and_spaces_is_filed_whole(team: Bot) -> None:

@@ -266,13 +266,20 @@ def visit_spans(
                 if is_next[k] and coming[k] and (ours[k] or marker[k]):
                     i, j = _next_run(norm, parts, is_next, k)
                     break
-        next_action = trim(p.raw, parts[i][0], parts[j][1])
+        start = parts[i][0]
+        label = _NEXT_LABEL_RE.match(norm, start, parts[j][1])
+        if label and parts[j][1] - label.end() >= 2:  # "下一步周四前把方案发过去": the step, not its label
+            start = label.end()
+        next_action = trim(p.raw, start, parts[j][1])
         if not (marker[i] or ours[i]):
             dated = [k for k in range(i, j + 1) if coming[k]]
             strong = [k for k in dated if marker[k] or ours[k]]
             if strong and strong[0] != dated[0]:
                 due_clause = parts[strong[0]]
     return VisitSpans(pain, competitor, next_action, due_clause)
+
+
+_NEXT_LABEL_RE = re.compile(r"(?:下一步|下步|接下来|后续)(?:计划|打算|动作|安排)?(?:就是|是)?")
 
 
 def _next_run(norm: str, parts: list[Span], is_next: list[bool], i: int) -> tuple[int, int]:
