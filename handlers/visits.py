@@ -306,7 +306,7 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
 
 
-_ADDS_TO_YESTERDAY_RE = re.compile(r"\s*(?:再)?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*(?:昨天|昨日|昨晚)")
+_ADDS_TO_YESTERDAY_RE = re.compile(r"\s*再?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*(?:昨天|昨日|昨晚)")
 
 
 def _incomplete_visit_since(ctx: Context, member: str, customer_id: int, day: date) -> tuple[int, list[str]] | None:
