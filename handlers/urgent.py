@@ -29,7 +29,8 @@ ANSWER_MINUTES = 30  # how long "送到哪家医院" stays open
 
 
 def alert_mentions(settings: Settings, members: Sequence[Member], sender: str) -> list[str]:
-    """The on-duty people and the sender's region leaders, once each, never the sender."""
+    """The on-duty people and the sender's region leaders, once each, never the sender; when that
+    leaves nobody, the region's reps."""
     member = next((m for m in members if m.userid == sender), None)
     region = member.region if member else ""
     leaders = [m.userid for m in members if m.role == "leader" and (not region or m.region == region)]
@@ -37,6 +38,8 @@ def alert_mentions(settings: Settings, members: Sequence[Member], sender: str) -
     for userid in [*(settings.rules.get("urgent_on_duty") or []), *leaders]:
         if userid and userid != sender and userid not in out:
             out.append(str(userid))
+    if not out:  # a leader's own demand with nobody on duty: the region's reps, who can take it
+        out = [m.userid for m in members if m.role == "rep" and m.userid != sender and m.region == region]
     return out
 
 

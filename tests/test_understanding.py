@@ -295,6 +295,16 @@ def test_an_urgent_need_alerts_the_group_with_the_right_mentions(team: Bot) -> N
     assert "<@zhaolei>" not in content and "<@zhangwei>" not in content
 
 
+def test_a_leaders_own_urgent_need_with_nobody_on_duty_alerts_the_regions_reps(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(customers=CUSTOMERS)
+    say(bot, "急！市一院ICU今晚要3台呼吸机", user="chenjing")  # 华东's leader; no one on duty
+    bot.drain()
+    [post] = bot.fake.bodies()
+    content = post["markdown"]["content"]
+    assert "<@zhangwei>" in content and "<@lina>" in content  # 华东's reps
+    assert "<@chenjing>" not in content and "<@wangqiang>" not in content
+
+
 @both_backends
 def test_an_urgent_need_without_a_customer_asks_where_and_the_answer_reaches_the_group(team: Bot) -> None:
     reply = say(team, "加急 明早前要两台制氧机")
