@@ -6,6 +6,7 @@ not know is added as written, level unknown until a leader sets it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -34,6 +35,24 @@ def customer_level(word: str) -> str | None:
     if len(word) == 2 and word[0] in _GRADE_LEVELS and word[1] in "甲乙丙":
         return _GRADE_LEVELS[word[0]]
     return None
+
+
+_LEVEL_AFTER_RE = re.compile(
+    r"\s*[（(【\[,，]?\s*(?:是|属于)?(?P<level>三甲|三乙|三级|二甲|二乙|二级|一级|社区|民营|私立)(?:医院)?(?=$|[）)】\],，。;；\s的])"
+)
+_COMMUNITY_SUFFIXES = ("社区卫生服务中心", "社区卫生服务站", "社区医院")
+
+
+def level_in_report(text: str, name: str) -> str | None:
+    """The level a report gives a hospital it names: right after the name ("博爱医院（民营）",
+    "县医院，二甲") or by what it is (城东社区卫生服务中心 → 社区); None when it says none."""
+    at = text.find(name)
+    if at >= 0:
+        m = _LEVEL_AFTER_RE.match(text, at + len(name))
+        if m:
+            word = m["level"]
+            return "民营" if word == "私立" else customer_level(word)
+    return "社区" if name.endswith(_COMMUNITY_SUFFIXES) else None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot.customers import customer_key
+from bot.customers import customer_key, level_in_report
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
@@ -173,29 +173,37 @@ def _due(value: str | None) -> date | None:
 
 
 # ----------------------------------------------------------------------------- shared lookups
-def customer_for(ctx: Context, name: str) -> tuple[int, str, str | None, bool]:
+def customer_for(ctx: Context, name: str, text: str = "") -> tuple[int, str, str | None, bool]:
     """(id, canonical name, level, created) of the directory's customer for a name as written.
 
-    Known names are remembered for a minute (a leader may set a level meanwhile).
+    A level the report `text` gives the hospital ("博爱医院（民营）") fills a level the directory
+    lacks; it never overrides one. Known names are remembered for a minute (a leader may set a
+    level meanwhile).
     """
     db = ctx.records
     key = customer_key(name)
     known: dict[str, tuple[float, int, str, str | None]] = ctx.cache.setdefault("customers", {})
+    said = level_in_report(text, name) if text else None
     hit = known.get(key)
-    if hit is not None and monotonic() - hit[0] < 60:
+    if hit is not None and monotonic() - hit[0] < 60 and (hit[3] is not None or said is None):
         return hit[1], hit[2], hit[3], False
     alias = db.first(CustomerAlias, ["customer_id"], alias=key)
     row = db.first(Customer, ["name", "level"], id=alias[0]) if alias is not None else None
     if alias is not None and row is not None:
         cid, canonical, level = alias[0], row[0], row[1]
-        known[key] = (monotonic(), cid, canonical, level)
+        if level is None and said is not None:
+            db.update(Customer, cid, level=said)
+            level = said
+            ctx.after_commit(lambda: known.__setitem__(key, (monotonic(), cid, canonical, said)))
+        else:
+            known[key] = (monotonic(), cid, canonical, level)
         return cid, canonical, level, False
     region = ctx.member.region if ctx.member else ""
     canonical = name.strip()
-    cid = db.insert(Customer, name=canonical, level=None, region=region, created_by=ctx.message.sender)
+    cid = db.insert(Customer, name=canonical, level=said, region=region, created_by=ctx.message.sender)
     db.insert(CustomerAlias, alias=key, customer_id=cid)
-    ctx.after_commit(lambda: known.__setitem__(key, (monotonic(), cid, canonical, None)))
-    return cid, canonical, None, True
+    ctx.after_commit(lambda: known.__setitem__(key, (monotonic(), cid, canonical, said)))
+    return cid, canonical, said, True
 
 
 def first_visit(ctx: Context, customer_id: int) -> bool:
@@ -416,9 +424,9 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     if said and said != p.get("decision_role"):  # "钱工，技术把关的": the rep knows the chain better than a title
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
-    customer_id, customer_name, level, first = None, p.get("customer"), None, False
+    customer_id, customer_name, level, first, created = None, p.get("customer"), None, False, False
     if p.get("customer"):
-        customer_id, customer_name, level, created = customer_for(ctx, p["customer"])
+        customer_id, customer_name, level, created = customer_for(ctx, p["customer"], text)
         first = created or first_visit(ctx, customer_id)
     contact_id = contact_for(ctx, customer_id, p) if customer_id is not None and p.get("contact") else None
     missing = list(p.get("missing") or [])
@@ -457,7 +465,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         "visit_recorded.md.j2",
         parsed=p,
         customer=customer_name,
-        new_customer=first and customer_id is not None and level is None,
+        new_customer=first and customer_id is not None and (created or level is None),
+        level=level,
         first_visit=first and customer_id is not None,
         missing=ask,
     )

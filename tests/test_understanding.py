@@ -273,10 +273,23 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
 
 @both_backends
 def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) -> None:
-    reply = say(team, "拜访了城东社区卫生服务中心李医生，反馈血糖仪试纸不够用，下周送样")
+    reply = say(team, "拜访了县中医院李医生，反馈血糖仪试纸不够用，下周送样")
     customers = {c.name: c for c in team.rows(Customer)}
-    assert customers["城东社区卫生服务中心"].level is None
-    assert "新客户" in reply
+    assert customers["县中医院"].level is None
+    assert "新客户已加入客户库（等级未知：下次写成“县中医院（二级）”即可记下" in reply
+    team.clock.advance(days=1)
+    reply = say(team, "又去了县中医院（二甲）设备科王科长，痛点是预算紧，竞品无，下周报价")
+    assert {c.name: c.level for c in team.rows(Customer)}["县中医院"] == "二级"  # a level the report gives
+
+
+def test_a_level_the_report_gives_a_new_customer_is_filed_with_it(team: Bot) -> None:
+    reply = say(team, "拜访了博爱医院（民营）张院长，想上一台CT，竞品无，后天带报价过去")
+    say(team, "拜访了城东社区卫生服务中心李医生，反馈试纸不够用，竞品无，下周送样")
+    levels = {c.name: c.level for c in team.rows(Customer)}
+    assert levels == {"市第一人民医院": "三甲", "博爱医院": "民营", "城东社区卫生服务中心": "社区"}
+    assert "新客户已加入客户库（民营）" in reply
+    say(team, "拜访了市一院（二级）王主任，痛点老化，竞品无，下周报价")  # never overrides the directory
+    assert {c.name: c.level for c in team.rows(Customer)}["市第一人民医院"] == "三甲"
 
 
 @both_backends
