@@ -1058,7 +1058,8 @@ def weekly_report(ctx: JobContext) -> list[Post]:
 
     meeting = str(conf.get("meeting_time") or "16:00")
     minutes = int(conf.get("minutes") or 60)
-    header = {"monday": monday, "today": today, "meeting": meeting, "minutes": minutes, "regions": named}
+    shown = named if ctx.region is None else [ctx.region]  # one region's report does not list the others
+    header = {"monday": monday, "today": today, "meeting": meeting, "minutes": minutes, "regions": shown}
     if ctx.region is not None:
         return ctx.render("weekly_report.md.j2", header=header, s=scope(ctx.region))
     out = ctx.render("weekly_report.md.j2", header=header, s=scope(None))

@@ -393,7 +393,7 @@ def test_stage_moves_the_opportunity_and_keeps_every_change(team: Bot) -> None:
 
 def test_a_lost_opportunity_needs_a_reason(team: Bot) -> None:
     say(team, "/阶段 市二院 报价")
-    assert "格式不对" in say(team, "/阶段 市二院 丢单")
+    assert "丢单要写原因" in say(team, "/阶段 市二院 丢单")
     assert "格式不对" in say(team, "/阶段 市二院 完成了")
     say(team, "/阶段 市二院 丢单 价格高于竞品20%")
     [opp] = team.rows(Opportunity)

@@ -65,10 +65,13 @@ def day_start(ctx: Context, day: date) -> datetime:
 # ----------------------------------------------------------------------------- the directory
 @dataclass(frozen=True)
 class Found:
-    """A customer name as written, resolved: one customer, several candidates, or none."""
+    """A customer name as written, resolved: one customer, several candidates, or none.
+
+    `guessed`: no name contains it, the candidates are only the closest names (did you mean…)."""
 
     customer: Customer | None
     candidates: list[Customer]
+    guessed: bool = False
 
 
 def find_customers(ctx: Context, name: str) -> Found:
@@ -96,7 +99,7 @@ def find_customers(ctx: Context, name: str) -> Found:
         return Found(None, found)
     aliases = dict(s.execute(select(CustomerAlias.alias, CustomerAlias.customer_id)).all())
     close = get_close_matches(key, list(aliases), n=CANDIDATE_LIMIT, cutoff=0.5)
-    return Found(None, _customers(ctx, list(dict.fromkeys(aliases[a] for a in close))))
+    return Found(None, _customers(ctx, list(dict.fromkeys(aliases[a] for a in close))), guessed=True)
 
 
 def _customers(ctx: Context, ids: list[int]) -> list[Customer]:

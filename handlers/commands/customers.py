@@ -22,8 +22,10 @@ CONTACTS = 10
 
 
 def not_found(ctx: Context, name: str, found: Found) -> Reply:
-    """Several candidates, or none (with the closest names): the reply that lists them."""
-    return ctx.reply("commands/customer_candidates.md.j2", name=name, candidates=found.candidates)
+    """Several candidates, only guesses (the closest names), or none: the reply that says which."""
+    return ctx.reply(
+        "commands/customer_candidates.md.j2", name=name, candidates=found.candidates, guessed=found.guessed
+    )
 
 
 @implements("customer")
@@ -83,10 +85,27 @@ def card(inv: Invocation, ctx: Context) -> Reply:
     )
 
 
+def _rep_named(ctx: Context, customer: Customer) -> bool:
+    """Whether the customer came from a rep's report, not from the directory (config, a leader's command)."""
+    if customer.created_by in (None, "config"):
+        return False
+    role = ctx.session.execute(select(Member.role).where(Member.userid == customer.created_by)).scalar_one_or_none()
+    return role == "rep"
+
+
+def taken_aliases(customer: Customer, keys: list[str], owners: dict[str, int]) -> list[str]:
+    """The names of `keys` that are `customer`'s aliases but not its own name."""
+    own = customer_key(customer.name)
+    return [k for k in keys if owners.get(k) == customer.id and k != own]
+
+
 @implements("customer.add")
 def add(inv: Invocation, ctx: Context) -> Reply:
-    """名称 级别 区域 [别名…]. A customer already known by one of these names (a rep named it, level
-    unknown) is completed rather than duplicated; names that belong to two customers are refused."""
+    """名称 级别 区域 [别名…]. The names may point at one existing customer at most (names of two are
+    refused). Then: written by its own name, it is updated (level, region, new aliases); a customer a
+    rep named in a report is completed under the new name, its old name kept as an alias; a customer
+    from the directory (config or a leader's command) is never renamed through one of its aliases:
+    that is refused, since "新医院 … 市一院" most likely means a different hospital."""
     level = customer_level(inv.args[1]) if len(inv.args) >= 3 else None
     if level is None:
         raise Usage
@@ -107,8 +126,20 @@ def add(inv: Invocation, ctx: Context) -> Reply:
     if ids:
         customer = s.get(Customer, ids.pop())
         assert customer is not None
+        own_name = customer_key(customer.name) == customer_key(name)
+        if not own_name and not _rep_named(ctx, customer):
+            return ctx.reply(
+                "commands/customer_alias_taken.md.j2",
+                name=name,
+                customer=customer,
+                taken=taken_aliases(customer, keys, owners),
+                level=_written,
+                region=region,
+            )
         before = {"name": customer.name, "level": customer.level, "region": customer.region}
-        customer.name, customer.level, customer.region = name, level, region
+        if not own_name:  # a rep-named customer, completed under the leader's name
+            customer.name = name
+        customer.level, customer.region = level, region
         created = False
     else:
         customer = Customer(name=name, level=level, region=region, created_by=ctx.message.sender, created_at=ctx.now)
@@ -126,7 +157,7 @@ def add(inv: Invocation, ctx: Context) -> Reply:
         ctx,
         "customer.add" if created else "customer.update",
         customer_id=customer.id,
-        name=name,
+        name=customer.name,
         level=level,
         region=region,
         aliases=added,
@@ -136,5 +167,5 @@ def add(inv: Invocation, ctx: Context) -> Reply:
         "commands/customer_added.md.j2",
         customer=customer,
         created=created,
-        aliases=[a for a in aliases_of(ctx, customer.id) if a != customer_key(name)],
+        aliases=[a for a in aliases_of(ctx, customer.id) if a != customer_key(customer.name)],
     )

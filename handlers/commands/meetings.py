@@ -7,12 +7,13 @@ scheduled meeting post (scheduler.next_fire_time), with the data as it stands no
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from bot.dispatch import Context, Reply
 from bot.jobs import JOBS, JobContext, Post
 from handlers.commands.pipeline import regions
-from handlers.commands.registry import Invocation, Usage, implements
+from handlers.commands.registry import Invocation, Usage, implements, normalise
 
 
 def build(ctx: Context, job: str, at: datetime, region: str | None = None) -> list[Post]:
@@ -27,15 +28,45 @@ def answer(ctx: Context, posts: list[Post], **values: object) -> Reply:
     return ctx.reply("commands/job_posts.md.j2", contents=[p.content for p in posts], **values)
 
 
+@dataclass(frozen=True)
+class WeeklyArgs:
+    last_week: bool
+    region: str | None
+
+
+def weekly_args(args: tuple[str, ...], last_week_words: list[str]) -> WeeklyArgs:
+    """[上周] [区域], in either order."""
+    words = {normalise(w).lower() for w in last_week_words}
+    last = [a for a in args if normalise(a).lower() in words]
+    rest = [a for a in args if normalise(a).lower() not in words]
+    if len(last) > 1 or len(rest) > 1:
+        raise Usage
+    return WeeklyArgs(bool(last), rest[0] if rest else None)
+
+
+def last_week_end(today: date, ctx: Context) -> datetime:
+    """The last moment of last week's Sunday, local: the report's "now" for 上周 (Monday to Sunday)."""
+    monday = today - timedelta(days=today.weekday())
+    return datetime.combine(monday, time(0), ctx.settings.tz) - timedelta(microseconds=1)
+
+
 @implements("weekly")
 def weekly(inv: Invocation, ctx: Context) -> Reply:
-    if len(inv.args) > 1:
-        raise Usage
-    region = inv.args[0] if inv.args else None
-    if region is not None and region not in regions(ctx):
-        return ctx.reply("commands/region_unknown.md.j2", region=region, regions=regions(ctx))
-    posts = build(ctx, "weekly_report", ctx.now, region=region)
-    return answer(ctx, posts, job="weekly", region=region)
+    a = weekly_args(inv.args, [str(w) for w in inv.command.extra.get("last_week") or ()])
+    if a.region is not None and a.region not in regions(ctx):
+        return ctx.reply("commands/region_unknown.md.j2", region=a.region, regions=regions(ctx))
+    at = last_week_end(ctx.now.date(), ctx) if a.last_week else ctx.now
+    posts = build(ctx, "weekly_report", at, region=a.region)
+    return answer(
+        ctx,
+        posts,
+        job="weekly",
+        region=a.region,
+        last_week=a.last_week,
+        first=at.date() - timedelta(days=at.weekday()),
+        last=at.date(),
+        week_just_began=not a.last_week and ctx.now.weekday() == 0,
+    )
 
 
 @implements("agenda")

@@ -4,6 +4,10 @@ Stages are bot.jobs' (线索 → 意向 → 方案 → 报价 → 招标 → 签
 conversion and signing cycle are bot.jobs.funnel_conversion's, so the command and the
 weekly report give the same numbers. One open opportunity per customer: the latest
 one not yet signed or lost; a customer without one gets one at the stage named.
+
+Who may move an open opportunity: whoever opened it (its owner, the first stage change's
+author), the colleague covering the owner's leave, a leader or an admin, as for /完成
+(tasks.may_mark_done). Closing one (签约 or 丢单) is posted to the group.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from sqlalchemy import case, func, select
 from bot.dispatch import Context, Reply
 from bot.jobs import CLOSED_STAGES, STAGES, funnel_conversion, local_midnight
 from bot.models import Customer, Member, Opportunity, StageChange
-from handlers.commands.common import audit, find_customers
+from handlers.commands.common import audit, find_customers, member_names
 from handlers.commands.customers import not_found
-from handlers.commands.registry import Invocation, Usage, implements
+from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
+from handlers.commands.tasks import covers, may_mark_done
 
 LOST = STAGES[-1]
 PIPELINE = STAGES[:-1]  # 线索 … 签约, in order
@@ -33,23 +38,48 @@ class StageArgs:
     reason: str | None
 
 
+def stage_words() -> dict[str, str]:
+    """What a rep may write for a stage -> the stage: the stages, and the catalog's other words (成交 → 签约)."""
+    words = {stage: stage for stage in STAGES}
+    for stage, others in (REGISTRY.values.get("stage_words") or {}).items():
+        if stage not in STAGES:
+            raise ValueError(f"stage_words: unknown stage {stage!r}")
+        words.update({normalise(str(w)): stage for w in others})
+    return words
+
+
 def stage_args(args: tuple[str, ...]) -> StageArgs:
-    """客户 阶段 [原因]; "市一院报价" (no space) reads as 市一院 + 报价."""
+    """客户 阶段 [原因]; "市一院报价" (no space) reads as 市一院 + 报价; 成交/中标/签单 are 签约."""
+    words = stage_words()
     for i, word in enumerate(args):
-        if i > 0 and word in STAGES:
-            return StageArgs(" ".join(args[:i]), word, "，".join(args[i + 1 :]) or None)
+        if i > 0 and normalise(word) in words:
+            return StageArgs(" ".join(args[:i]), words[normalise(word)], "，".join(args[i + 1 :]) or None)
     if len(args) == 1:
-        for stage in STAGES:
-            if args[0].endswith(stage) and len(args[0]) > len(stage):
-                return StageArgs(args[0][: -len(stage)], stage, None)
+        for word in sorted(words, key=len, reverse=True):
+            if args[0].endswith(word) and len(args[0]) > len(word):
+                return StageArgs(args[0][: -len(word)], words[word], None)
     raise Usage
+
+
+def owner_of(ctx: Context, opportunity_id: int) -> str | None:
+    """Who opened the opportunity: the author of its first stage change (None for one that has none)."""
+    return (
+        ctx.session.execute(
+            select(StageChange.changed_by)
+            .where(StageChange.opportunity_id == opportunity_id)
+            .order_by(StageChange.changed_at, StageChange.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        or None
+    )
 
 
 @implements("stage")
 def stage(inv: Invocation, ctx: Context) -> Reply:
     a = stage_args(inv.args)
     if a.stage == LOST and not a.reason:
-        raise Usage
+        ctx.discard()
+        return ctx.reply("commands/stage_state.md.j2", state="needs_reason", name=a.customer, stage=a.stage)
     found = find_customers(ctx, a.customer)
     if found.customer is None:
         return not_found(ctx, a.customer, found)
@@ -62,6 +92,16 @@ def stage(inv: Invocation, ctx: Context) -> Reply:
     ).scalar_one_or_none()
     closes = a.stage in CLOSED_STAGES
     since: datetime | None = None
+    names = member_names(ctx)
+    owner = owner_of(ctx, opp.id) if opp is not None and opp.id is not None else me
+    if opp is not None and owner and not may_mark_done(owner, me, ctx.member) and not covers(ctx, owner):
+        return ctx.reply(
+            "commands/stage_state.md.j2",
+            state="not_yours",
+            customer=customer,
+            stage=opp.stage,
+            owner=names.get(owner, owner),
+        )
     if opp is None:
         if a.stage == LOST:
             return ctx.reply("commands/stage_state.md.j2", state="nothing_open", customer=customer)
@@ -103,6 +143,17 @@ def stage(inv: Invocation, ctx: Context) -> Reply:
     )
     days = (now - since).days if since is not None else None
     cycle = (now - opp.opened_at).days if a.stage == SIGNED and before is not None else None
+    if closes:
+        ctx.post(
+            "commands/stage_closed_post.md.j2",
+            customer=customer,
+            stage=a.stage,
+            signed=a.stage == SIGNED,
+            reason=a.reason,
+            cycle=cycle,
+            mover=names.get(me, me),
+            owner=owner if owner and owner != me else None,
+        )
     return ctx.reply(
         "commands/stage_moved.md.j2",
         customer=customer,

@@ -27,8 +27,9 @@ CATALOG = TEMPLATES / "commands" / "catalog.yaml"
 PREFIXES = ("/", "／")
 ROLE_RANK = {"public": 0, "rep": 1, "leader": 2, "admin": 3}
 
-# Separators between arguments: ASCII and full-width spaces, and the commas people type.
-_SEPARATORS = re.compile(r"[\s\u3000\u2005\xa0,，、;；]+")
+# Separators between arguments: ASCII and full-width spaces, the commas people type, and a colon
+# ("/客户：市一院") unless it sits between two digits, as in a time (10:30).
+_SEPARATORS = re.compile(r"(?:[\s\u3000\u2005\xa0,，、;；]|(?<!\d)[:：]|[:：](?!\d))+")
 
 
 class Usage(Exception):  # noqa: N818  (control flow, not an error)
@@ -79,6 +80,12 @@ class Command:
 def normalise(text: str) -> str:
     """Full-width letters and digits to half-width, for matching names and numbers."""
     return unicodedata.normalize("NFKC", text)
+
+
+def _strip_separators(text: str) -> str:
+    """`text` without the separators it starts with."""
+    m = _SEPARATORS.match(text)
+    return text[m.end() :] if m else text
 
 
 def split_args(text: str) -> tuple[str, ...]:
@@ -176,7 +183,8 @@ class Registry:
     # ------------------------------------------------------------------ reading a message
     def lookup(self, body: str) -> Lookup:
         """`body` is the text after the "/" prefix."""
-        parts = _SEPARATORS.split(body.strip(), maxsplit=1)
+        body = body.strip()
+        parts = _SEPARATORS.split(body, maxsplit=1)
         head, rest = parts[0], (parts[1] if len(parts) > 1 else "")
         cmd = self.by_name.get(normalise(head).lower())
         name = head
@@ -184,8 +192,9 @@ class Registry:
             folded = normalise(head).lower()
             for known in self._prefix_names:
                 if folded.startswith(known):
+                    # the rest as written ("/拜访客户：市一院" keeps its colon), separators after the name dropped
                     cmd, name = self.by_name[known], head[: len(known)]
-                    rest = (head[len(known) :] + " " + rest).strip()
+                    rest = _strip_separators(body[len(known) :])
                     break
         if cmd is None:
             return Lookup(head, None)
@@ -203,7 +212,7 @@ class Registry:
                 if word == w_key:
                     return sub, parts[1] if len(parts) > 1 else ""
                 if not w_key.isascii() and word.startswith(w_key):  # "/客户添加…" and "/客户 添加市三院…"
-                    return sub, rest.strip()[len(w) :]
+                    return sub, _strip_separators(rest.strip()[len(w) :])
         return cmd, rest
 
     def suggestions(self, word: str, n: int = 3) -> list[str]:

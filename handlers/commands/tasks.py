@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.dispatch import Context, Reply
-from bot.jobs import named_member, on_leave
+from bot.jobs import cover_on, leave_covers, named_member, on_leave
 from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
 from handlers.commands.common import audit, capped, day_start, member_names, missing_items
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -130,7 +130,7 @@ def done(inv: Invocation, ctx: Context) -> Reply:
     return ctx.reply("commands/urgent_done.md.j2", urgent=row)
 
 
-def _covers(ctx: Context, member: str) -> bool:
+def covers(ctx: Context, member: str) -> bool:
     """Whether the sender covers `member` today: named (or nicknamed, 小李) as the handover of their
     leave that includes today."""
     cover = on_leave(ctx.session, ctx.now.date()).get(member)
@@ -148,7 +148,7 @@ def _followup_done(ctx: Context, followup_id: int) -> Reply:
     row = dict(zip(cols, found, strict=True))
     customer = ctx.records.first(Customer, ["name"], id=row["customer_id"]) if row["customer_id"] else None
     row["customer"] = customer[0] if customer else None
-    if not may_mark_done(row["member"], ctx.message.sender, ctx.member) and not _covers(ctx, row["member"]):
+    if not may_mark_done(row["member"], ctx.message.sender, ctx.member) and not covers(ctx, row["member"]):
         owner = member_names(ctx).get(row["member"], row["member"])
         return ctx.reply(
             "commands/followup_state.md.j2", state="not_mine", followup=row, owner=owner, followup_id=followup_id
@@ -209,19 +209,57 @@ class Todo:
     overdue: bool
 
 
+@dataclass(frozen=True)
+class Covered:
+    """A colleague on leave whom the speaker covers today, and the leave's days."""
+
+    member: str
+    name: str
+    start: date
+    end: date
+
+
+def covered_today(ctx: Context) -> list[Covered]:
+    """Whom the sender covers today: members whose leave including today names them as its cover."""
+    if ctx.member is None:
+        return []
+    today = ctx.now.date()
+    people = [(m.userid, m.name) for m in ctx.members() if m.active and m.name]
+    names = dict(people)
+    spans = leave_covers(ctx.session, [uid for uid, _ in people], today, today)
+    out = []
+    for member in dict.fromkeys(m for m, *_ in spans):
+        if member == ctx.message.sender:
+            continue
+        cover = cover_on(spans, member, today)  # the latest leave that includes today
+        if named_member(cover, people) != ctx.message.sender:
+            continue
+        start, end = next((s, e) for m, s, e, h in reversed(spans) if m == member and s <= today <= e)
+        out.append(Covered(member, names.get(member, member), start, end))
+    return out
+
+
+def _followup_todos(ctx: Context, member: str, *where: Any) -> list[Todo]:
+    tz, now = ctx.settings.tz, ctx.now
+    out = []
+    for f, customer in ctx.session.execute(
+        select(Followup, Customer.name)
+        .outerjoin(Customer, Customer.id == Followup.customer_id)
+        .where(Followup.member == member, Followup.status == "open", *where)
+    ):
+        due_at = f.due_at.astimezone(tz)
+        out.append(Todo("followup", f.id, due_at, customer, f.kind, due_at < now))
+    return out
+
+
 @implements("todo")
 def todo(inv: Invocation, ctx: Context) -> Reply:
+    """My open follow-ups and taken urgent demands; and, while I cover a colleague's leave, their
+    follow-ups due during it, in a section of their own."""
     if inv.args:
         raise Usage
     me, s, tz, now = ctx.message.sender, ctx.session, ctx.settings.tz, ctx.now
-    items: list[Todo] = []
-    for f, customer in s.execute(
-        select(Followup, Customer.name)
-        .outerjoin(Customer, Customer.id == Followup.customer_id)
-        .where(Followup.member == me, Followup.status == "open")
-    ):
-        due_at = f.due_at.astimezone(tz)
-        items.append(Todo("followup", f.id, due_at, customer, f.kind, due_at < now))
+    items = _followup_todos(ctx, me)
     for u, customer in s.execute(
         select(Urgent, Customer.name)
         .outerjoin(Customer, Customer.id == Urgent.customer_id)
@@ -232,4 +270,16 @@ def todo(inv: Invocation, ctx: Context) -> Reply:
         items.append(Todo("urgent", u.id, due, customer, detail, due is not None and due < now))
     far = datetime.max.replace(tzinfo=UTC)
     items.sort(key=lambda t: (t.due or far, t.kind, t.id))
-    return ctx.reply("commands/todo.md.j2", todo=capped(items), total=len(items))
+    covering = []
+    for c in covered_today(ctx):
+        start, end = day_start(ctx, c.start), day_start(ctx, c.end + timedelta(days=1))
+        theirs = _followup_todos(ctx, c.member, Followup.due_at >= start, Followup.due_at < end)
+        if theirs:
+            theirs.sort(key=lambda t: (t.due or far, t.id))
+            covering.append({"covered": c, "todo": capped(theirs)})
+    return ctx.reply(
+        "commands/todo.md.j2",
+        todo=capped(items),
+        total=len(items),
+        covering=covering,
+    )

@@ -54,15 +54,34 @@ def roster(inv: Invocation, ctx: Context) -> Reply:
 
 @implements("team.add")
 def add(inv: Invocation, ctx: Context) -> Reply:
-    if len(inv.args) not in (3, 4):
+    """userid 姓名 角色 [区域 [新区域]]. The region must be one an active member has (a typo such as
+    华冬 would start a region of one), the member's own, or none; a new region is opened by saying
+    so with the catalog's word (新区域), and any region is accepted while no member has one."""
+    new_words = {normalise(str(w)).lower() for w in inv.command.extra.get("new_region") or ()}
+    args = list(inv.args)
+    opens_region = len(args) == 5 and normalise(args[4]).lower() in new_words
+    if opens_region:
+        args.pop()
+    if len(args) not in (3, 4):
         raise Usage
-    userid, name, role_word = inv.args[:3]
-    region = inv.args[3] if len(inv.args) == 4 else ""
+    userid, name, role_word = args[:3]
+    region = args[3] if len(args) == 4 else ""
     role = role_of(role_word)
     if role is None or not _USERID.match(userid):
         raise Usage
     s = ctx.session
     row = s.execute(select(Member).where(Member.userid == userid)).scalar_one_or_none()
+    known = sorted({r for r in s.execute(select(Member.region).where(Member.active == True)).scalars() if r})  # noqa: E712
+    if region and known and region not in known and not opens_region and (row is None or row.region != region):
+        return ctx.reply(
+            "commands/member_region_unknown.md.j2",
+            region=region,
+            regions=known,
+            userid=userid,  # checked against _USERID: printed as is, so the example can be copied
+            name=name,
+            role_word=role_word,
+        )
+    new_region = bool(region) and region not in known
     before = None
     if row is None:
         row = Member(userid=userid, name=name, role=role, region=region, created_at=ctx.now)
@@ -88,6 +107,7 @@ def add(inv: Invocation, ctx: Context) -> Reply:
         person=row,
         roles=REGISTRY.roles,
         in_config=ctx.settings.member(userid) is not None,
+        new_region=new_region,
     )
 
 
