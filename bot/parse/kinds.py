@@ -1,12 +1,14 @@
 """What kind of message this is (parse-schema.md, "Kinds").
 
 Rules are tried in this order, the first that applies wins:
-leave > review > urgent > itinerary (报备, or a message that opens with a coming
-day and a trip to a customer) > news that opens with a competitor's name (no
-contact named) > visit (strong cue) > competitor news > goods
-needed today or tomorrow (urgent) > itinerary (weak cue) > question (other) >
-itinerary (a trip today) > visit (weak cue) > other. The cue words live in
-data/kinds.yaml.
+leave (not 不请假, not a question about leave without a date) > review > urgent >
+itinerary (报备, or a message that opens with a coming day and a trip to a
+customer) > a question about a competitor naming no customer (other) > news that
+opens with a competitor's name (no contact named) > news under a 竞品： label that
+tells no visit > visit (strong cue) > competitor news (the move in the clause that
+names the competitor) > goods needed today or tomorrow (urgent) > itinerary (weak
+cue) > question to the group (other) > itinerary (a trip today) > visit (weak cue)
+> other. The cue words live in data/kinds.yaml.
 """
 
 from __future__ import annotations
