@@ -459,3 +459,46 @@ def test_a_competitor_known_only_by_what_they_use() -> None:
 def test_a_next_step_written_after_its_label_without_a_colon_is_the_step() -> None:
     r = parse("拜访市一院王主任，痛点老化，下一步周四前把方案发过去", at("2026-11-24"))
     assert (r["next_action"], r["due"]) == ("周四前把方案发过去", "2026-11-26")
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "kind", "due"),
+    [
+        (
+            "拜访市老年病医院康复科华主任，科里想增加几台排痰机，华主任下周要休假，让我10月9号再过去",
+            "2026-09-23",
+            "visit",
+            "2026-10-09",
+        ),  # fmt: skip
+        ("拜访市一院王主任，痛点老化，李主任下周要出差，让我10月29号再过去", "2026-10-23", "visit", "2026-10-29"),
+        ("今天调休上班，上午直接去市四院设备科对账，不回公司了", "2026-09-20", "itinerary", "2026-09-20"),
+        (
+            "今天去县第二人民医院检验科转了转，主任还没见着，听技师说化学发光现在外送。下次约姜主任",
+            "2026-09-21",
+            "visit",
+            None,
+        ),  # fmt: skip
+        ("王主任说要上两台彩超，让我们尽快出方案", "2026-09-21", "visit", None),
+        (
+            "见了高新区人民医院设备科的汤科长，标书交了。下周一开标，我跟经理一起去现场",
+            "2026-09-16",
+            "visit",
+            "2026-09-21",
+        ),  # fmt: skip
+    ],
+)
+def test_someone_elses_absence_a_visit_told_and_a_day_said_before_the_step(
+    text: str, now: str, kind: str, due: str | None
+) -> None:
+    r = parse(text, at(now, 18))
+    assert (r["kind"], r["due"]) == (kind, due)
+
+
+def test_an_unlisted_product_right_after_a_need_verb() -> None:
+    r = parse("省第二人民医院麻醉科紧急订购喉镜片50个，透析室急需透析液80桶", at("2026-09-21"))
+    assert [(i["product"], i["quantity"]) for i in r["items"]] == [("喉镜片", 50), ("透析液", 80)]
+
+
+def test_an_unnamed_domestic_brand_is_a_brand() -> None:
+    r = parse("某国产品牌在县妇幼保健院搞胎监零元投放，按纸张收费", at("2026-09-21"))
+    assert (r["kind"], r["brand"]) == ("competitor", "某国产品牌")

@@ -271,6 +271,10 @@ def visit_spans(
         if label and parts[j][1] - label.end() >= 2:  # "下一步周四前把方案发过去": the step, not its label
             start = label.end()
         next_action = trim(p.raw, start, parts[j][1])
+        if not any(coming[i : j + 1]) and i > 0 and coming[i - 1] and not is_pain[i - 1]:
+            # "下周一开标，我跟经理一起去现场": the day is told in the clause just before the step
+            if not _SENTENCE_GAP_RE.search(norm, parts[i - 1][1], parts[i][0]):
+                due_clause = parts[i - 1]
         if not (marker[i] or ours[i]):
             dated = [k for k in range(i, j + 1) if coming[k]]
             strong = [k for k in dated if marker[k] or ours[k]]

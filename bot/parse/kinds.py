@@ -55,6 +55,7 @@ _GO_RE = re.compile(r"(?<![交寄发传送])(?:去|跑|到|在|赴|前往|过去
 _CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
 _PLACE_RE = re.compile(r"医院|卫生院|诊所|客户|县里|乡里|镇上|乡镇|片区")
 _LEAD_RE = re.compile(r"^(?:报备[:：一下]*)?")
+_DONE_RE = re.compile(r"了|过(?![去来])")
 
 
 def _never() -> bool:
@@ -97,9 +98,26 @@ def _asks_the_group(norm: str) -> bool:
     return _QUESTION_RE.search(_REPORTED_QUESTION_RE.sub("", norm) if "问" in norm else norm) is not None
 
 
+# "华主任下周要休假", "他出差了": someone else's absence, told in a report
+_SOMEONE_ELSE_RE = re.compile(
+    r"(?:主任|院长|科长|处长|医生|大夫|护士长|老师|经理|教授|专家|书记|工程师|他|她|客户|对方)"
+)
+
+
+def _someone_elses(norm: str, m: re.Match[str]) -> bool:
+    """Whether the clause of match `m` names someone else before it (the subject of the absence)."""
+    back = _CLAUSE_END_RE.search(norm[m.start() - 1 :: -1]) if m.start() else None
+    lo = m.start() - back.start() if back else 0
+    return _SOMEONE_ELSE_RE.search(norm, lo, m.start()) is not None
+
+
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
     leave = _LEAVE_RE.search(norm)
-    if leave and not (_NO_LEAVE_RE.match(norm, max(0, leave.start() - 1)) or (not times and _QUESTION_RE.search(norm))):
+    if leave and not (
+        _NO_LEAVE_RE.match(norm, max(0, leave.start() - 1))
+        or (not times and _QUESTION_RE.search(norm))
+        or _someone_elses(norm, leave)
+    ):
         return "leave"
     if _REVIEW_RE.search(norm) or (
         not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm) is not None
@@ -107,7 +125,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "review"
     if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
         return "urgent"
-    if _ITIN_STRONG_RE.search(norm) or _coming_trip(norm, times, today, sig, strict=True):
+    trip = _ITIN_STRONG_RE.search(norm)
+    if (trip and not _someone_elses(norm, trip)) or _coming_trip(norm, times, today, sig, strict=True):
         return "itinerary"
     if (
         (sig.has_brand or sig.has_competitor_word)
@@ -197,4 +216,6 @@ def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals,
     end = stop.start() if stop else len(norm)
     if strict and (first.date == today or "了" in norm[first.end : end] or _QUESTION_RE.search(norm)):
         return False
+    if first.date == today and _DONE_RE.search(norm, first.end, end):
+        return False  # "今天去县二院检验科转了转": the visit told, not a trip planned
     return _GO_RE.search(norm, first.end, end) is not None

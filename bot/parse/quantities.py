@@ -27,12 +27,12 @@ _QTY_START_RE = re.compile(
 # A product written right before (除颤仪两台) or right after (3台呼吸机) the count.
 _PRODUCT_BEFORE_RE = re.compile(rf"(?:{_PRODUCT})$")
 _PRODUCT_AFTER_RE = re.compile(rf"(?:新的|的)?({_PRODUCT})")
-_GENERIC_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fff]{{1,4}}?[{''.join(_prod['generic_endings'])}])")
+_GENERIC_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fff]{{1,5}}?[{''.join(_prod['generic_endings'])}])")
 _NOT_PRODUCTS = set(_prod["not_products"])
 _GENERIC_ENDINGS = set(_prod["generic_endings"])
 _CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
 # A generic product word does not start with a verb or a function word (急需洗消机 → 洗消机).
-_NOT_PRODUCT_START = set("需要补配借调买订备申添加换急紧用的是了在有和与跟给送新旧台个科院里")
+_NOT_PRODUCT_START = set("需要补配借调买订购备申添加换急紧用的是了在有和与跟给送新旧台个科院里")
 # A bare count ("要20盒") takes the product named earlier in its sentence, when a need verb precedes it.
 _NEED_RE = re.compile(r"要|需|补|配(?!件)|借|调|采购|买|订|(?<!设)备|申请|添|加|换|急用|数量|一共|共计|合计")
 # "注射泵全换掉，大概40台": a clause that is a count alone takes the product of the clause before
@@ -76,8 +76,11 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
                 product = noun  # 血球试剂, IABP导管: a listed word with a qualifier in front
         elif generic_before:
             product = generic_before
-        elif items and noun and norm[s - len(noun) - 1 : s - len(noun)] in _LIST_SEP:
-            product = noun  # "血压计8台、体重秤2台": an unlisted product in a list of them
+        elif noun and (
+            (items and norm[s - len(noun) - 1 : s - len(noun)] in _LIST_SEP)
+            or norm[s - len(noun) - 1 : s - len(noun)] in _NEED_BEFORE
+        ):
+            product = noun  # "血压计8台、体重秤2台", "急需透析液80桶": an unlisted product, listed or needed
         else:
             after = _PRODUCT_AFTER_RE.match(norm, pos) or _generic_after(norm, pos)
             if after:
@@ -103,9 +106,10 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
 
 # A product name in front of a count runs back to one of these (or a name, a digit, 10 characters).
 _NOUN_STOP = frozenset("、,，。;；:：!！?？ \t\n()（）【】[]<>《》\"'“”") | frozenset(
-    "要需缺借调买订申添加换配补送用急的了在有和与跟给是说讲称也都还再就把被让请帮先已又才共约及或个"
+    "要需缺借调买订购申添加换配补送用急的了在有和与跟给是说讲称也都还再就把被让请帮先已又才共约及或个"
 )
 _LIST_SEP = frozenset("、和及")
+_NEED_BEFORE = frozenset("要需缺借调买订购补添配换")  # the verb right before an unlisted product
 # Listed words that are often qualified by what they are for: 血球试剂, 尿常规试纸, IABP导管
 _QUALIFIED_HEADS = frozenset(["试剂", "试纸", "导管", "探头", "耗材", "配件", "电极片", "套件"])
 _APPROX = frozenset(["大概", "大约", "差不多", "估计", "预计", "一共", "总共", "总计", "合计", "左右"])
