@@ -49,7 +49,7 @@ from bot.parse.entities import find_brands
 from bot.parse.fields import no_competitor
 from bot.parse.text import prepare
 from bot.render import Renderer, Trusted
-from bot.settings import Settings, parse_time
+from bot.settings import Settings, ToolkitDoc, parse_time
 from bot.workdays import WorkCalendar
 
 POST_MAX_BYTES = 4096  # WeCom: a markdown message's content is at most 4096 bytes of UTF-8
@@ -1248,23 +1248,39 @@ def itinerary_reminder(ctx: JobContext) -> list[Post]:
 
 
 # ============================================================================ toolkit_check
+def toolkit_windows(settings: Settings) -> tuple[int, int]:
+    """(toolkit_expiry_warn_days, toolkit_fresh_days) from the rules."""
+    return _rule(settings, "toolkit_expiry_warn_days", 30), _rule(settings, "toolkit_fresh_days", 90)
+
+
+def doc_state(doc: ToolkitDoc, today: date, warn_days: int, fresh_days: int) -> str:
+    """ok | expiring (within `warn_days` of its expiry) | expired | stale (no expiry, version older
+    than `fresh_days`). A document with an expiry (a licence, a registration certificate) is
+    current until it expires, however old its version date: judging it by freshness too would
+    warn every day."""
+    if doc.expiry is not None:
+        if doc.expiry < today:
+            return "expired"
+        return "expiring" if doc.expiry <= today + timedelta(days=warn_days) else "ok"
+    if doc.version_date is not None and doc.version_date < today - timedelta(days=fresh_days):
+        return "stale"
+    return "ok"
+
+
 def toolkit_check(ctx: JobContext) -> list[Post]:
     """Toolkit documents expiring within toolkit_expiry_warn_days (or expired), and documents
-    without an expiry whose version is older than toolkit_fresh_days; always the daily reminder.
-
-    A document with an expiry (a licence, a registration certificate) is current until it
-    expires, however old its version date: judging it by freshness too would warn every day.
-    """
+    without an expiry whose version is older than toolkit_fresh_days (doc_state); always the
+    daily reminder."""
     today = ctx.today
-    warn = _rule(ctx.settings, "toolkit_expiry_warn_days", 30)
-    fresh = _rule(ctx.settings, "toolkit_fresh_days", 90)
+    warn, fresh = toolkit_windows(ctx.settings)
     expiring, stale = [], []
     for doc in ctx.settings.toolkit:
         view = {"doc": doc, "link": _link(doc.link)}
-        if doc.expiry is not None and doc.expiry <= today + timedelta(days=warn):
-            expiring.append({**view, "days": (doc.expiry - today).days})
-        if doc.expiry is None and doc.version_date is not None and doc.version_date < today - timedelta(days=fresh):
-            stale.append({**view, "age": (today - doc.version_date).days})
+        state = doc_state(doc, today, warn, fresh)
+        if state in ("expired", "expiring"):
+            expiring.append({**view, "days": (doc.expiry - today).days})  # type: ignore[operator]
+        elif state == "stale":
+            stale.append({**view, "age": (today - doc.version_date).days})  # type: ignore[operator]
     expiring.sort(key=lambda d: d["days"])
     stale.sort(key=lambda d: -d["age"])
     # the working-day calendar is part of what the bot runs on: a year it does not know (this one, or

@@ -8,16 +8,14 @@ when its version is older than `toolkit_fresh_days`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from difflib import get_close_matches
 
 from bot.dispatch import Context, Reply
-from bot.settings import Settings, ToolkitDoc
+from bot.jobs import doc_state, toolkit_windows
+from bot.settings import ToolkitDoc
 from handlers.commands.common import capped, safe_link
 from handlers.commands.registry import Invocation, Usage, implements, normalise
 
-EXPIRY_WARN_DAYS = 30  # the defaults of bot.jobs.toolkit_check
-FRESH_DAYS = 90
 SUGGESTIONS = 6
 
 
@@ -25,24 +23,7 @@ SUGGESTIONS = 6
 class DocView:
     doc: ToolkitDoc
     link: str | None
-    state: str  # ok | expiring | expired | stale
-
-
-def rule(settings: Settings, key: str, default: int) -> int:
-    try:
-        return int(settings.rules.get(key, default))
-    except (TypeError, ValueError):
-        return default
-
-
-def doc_state(doc: ToolkitDoc, today: date, warn_days: int, fresh_days: int) -> str:
-    if doc.expiry is not None:
-        if doc.expiry < today:
-            return "expired"
-        return "expiring" if doc.expiry <= today + timedelta(days=warn_days) else "ok"
-    if doc.version_date is not None and doc.version_date < today - timedelta(days=fresh_days):
-        return "stale"
-    return "ok"
+    state: str  # bot.jobs.doc_state: ok | expiring | expired | stale
 
 
 def matches(doc: ToolkitDoc, words: tuple[str, ...]) -> bool:
@@ -64,8 +45,7 @@ def docs(inv: Invocation, ctx: Context) -> Reply:
     if not inv.args:
         raise Usage
     today = ctx.now.date()
-    warn = rule(ctx.settings, "toolkit_expiry_warn_days", EXPIRY_WARN_DAYS)
-    fresh = rule(ctx.settings, "toolkit_fresh_days", FRESH_DAYS)
+    warn, fresh = toolkit_windows(ctx.settings)
     views = [
         DocView(doc, safe_link(doc.link), doc_state(doc, today, warn, fresh))
         for doc in ctx.settings.toolkit
