@@ -622,7 +622,11 @@ def crm_deadline(ctx: JobContext) -> list[Post]:
         lambda r: {
             **r,
             "name": team.name(r["member"]),
-            "missing": [item for item in CORE_ITEMS if not (r[item] or "").strip()],
+            # a visit to nobody named lacks its customer first (not complete until it is named)
+            "missing": [
+                *(["customer"] if r["customer"] is None else []),
+                *(item for item in CORE_ITEMS if not (r[item] or "").strip()),
+            ],  # fmt: skip
         },
     )
     total = sum(n for n, _c in visits.values())

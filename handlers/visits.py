@@ -311,6 +311,10 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     else:  # hours later, a chat message or a question is not read as a report: labelled lines only
         continued = {}
     answers = answers_from(missing, parsed, text, continued)
+    if kind == "competitor":
+        # "听说迈瑞这周在…搞免费试用": news, which may tell the competitor of the visit asked about,
+        # never its need or next step; news that answers nothing is filed as news
+        answers = {k: v for k, v in answers.items() if k == "competitor"}
     return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
 
 
@@ -364,7 +368,8 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     left = [item for item in found.missing if item not in answers]
     if record["customer_id"] is not None and "customer" in left:
         left.remove("customer")
-    db.update(Visit, found.visit_id, complete=not still_missing(record), **changes)
+    complete = not still_missing(record) and record["customer_id"] is not None
+    db.update(Visit, found.visit_id, complete=complete, **changes)
     # the question open in the chat, when it is about this visit (an answer naming its customer may
     # complete an earlier visit of the day while the question is about a later one)
     asked = {"chat_id": msg.chat_id, "member": msg.sender, "visit_id": found.visit_id}
@@ -444,7 +449,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         due=_due(p.get("due")),
         budget=p.get("budget"),
         first_visit=first,
-        complete=not missing,
+        complete=not missing and customer_id is not None,  # a visit to nobody named is not a record yet
         visited_at=ctx.now,
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,

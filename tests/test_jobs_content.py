@@ -264,6 +264,16 @@ def test_crm_deadline_lists_missing_reps_incomplete_records_and_a_summary(env: E
     assert "今日拜访 2 条，完整率 50%（完整 1 条）；1/2 位销售已记录，请假：李娜" in text
 
 
+def test_crm_deadline_asks_for_the_customer_of_a_visit_to_nobody_named(env: Env) -> None:
+    env.add(  # as the bot files it: not complete without a customer
+        Visit(member="zhangwei", visited_at=local(5, 7, 10), department="检验科", decision_role="科室负责人",
+              pain_points="x", competitor="无", next_action="y", complete=False)
+    )  # fmt: skip
+    text = env.text("crm_deadline", local(5, 7, 19))
+    (incomplete,) = lines_with(text, "缺：")
+    assert incomplete == "- <@zhangwei> 客户未写明 检验科（10:00）缺：客户名称"
+
+
 def test_crm_deadline_when_everything_is_in(env: Env) -> None:
     for rep in ("zhangwei", "lina", "wangqiang"):
         visit(env, rep, None, local(5, 7, 10), decision_role="采购", pain_points="x", competitor="无", next_action="y")

@@ -240,6 +240,7 @@ def test_a_visit_without_a_customer_asks_for_it_and_the_answer_files_it(team: Bo
     reply = say(team, "见了刘护士长，反馈血压计不够用，竞品是鱼跃，下周送样")
     [visit] = team.rows(Visit)
     assert visit.customer_id is None and "客户名称" in reply
+    assert not visit.complete  # the 19:00 deadline still asks for it
     team.clock.advance(minutes=5)
     reply = say(team, "城东社区卫生服务中心")
     [visit] = team.rows(Visit)
@@ -249,6 +250,14 @@ def test_a_visit_without_a_customer_asks_for_it_and_the_answer_files_it(team: Bo
     assert visit.contact_id == contact.id and contact.name == "刘护士长"
     assert {f.kind for f in team.rows(Followup)} == {"summary", "plan"}
     assert "已补上客户名称" in reply and "首次拜访" in reply
+
+
+def test_a_visit_lacking_only_its_customer_is_not_complete_until_it_is_named(team: Bot) -> None:
+    say(team, "见了设备科王科长，痛点是预算紧，竞品是鱼跃，下周送样")
+    assert not team.rows(Visit)[0].complete  # the 19:00 deadline still asks for it
+    team.clock.advance(minutes=5)
+    say(team, "市一院")
+    assert team.rows(Visit)[0].complete
 
 
 def test_another_reps_message_does_not_answer_my_question(team: Bot) -> None:
@@ -381,6 +390,16 @@ def test_competitor_news_under_a_label_is_news_unless_it_answers_a_visit(team: B
     assert len(team.rows(Visit)) == 1 and "拜访" not in reply
     [news] = team.rows(Competitor)
     assert (news.brand, news.activity, news.member) == ("飞利浦", "送了一台试用机", "lina")
+
+
+def test_competitor_news_later_that_day_is_news_not_the_missing_next_step(team: Bot) -> None:
+    say(team, "又去了市一院信息科刘工，关心监护数据能否接入医院信息系统，竞品：无")  # lacks the next step
+    team.clock.advance(hours=2)
+    say(team, "听说迈瑞这周在市一院周边社区卫生服务中心搞免费试用三个月")
+    [visit] = team.rows(Visit)
+    assert visit.next_action is None and not visit.complete
+    [news] = team.rows(Competitor)
+    assert news.brand == "迈瑞" and "免费试用" in (news.activity or "")
 
 
 def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
