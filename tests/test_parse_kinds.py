@@ -502,3 +502,26 @@ def test_an_unlisted_product_right_after_a_need_verb() -> None:
 def test_an_unnamed_domestic_brand_is_a_brand() -> None:
     r = parse("某国产品牌在县妇幼保健院搞胎监零元投放，按纸张收费", at("2026-09-21"))
     assert (r["kind"], r["brand"]) == ("competitor", "某国产品牌")
+
+
+@pytest.mark.parametrize(
+    ("text", "competitor", "next_action"),
+    [
+        (
+            "又去了市一院信息科刘工，关心监护数据能否接入，竞品：无，下一步让工程师出接口方案",
+            None,
+            "让工程师出接口方案",
+        ),
+        ("拜访市一院王主任，痛点老化，竞品迈瑞，下一步节后带样机演示", "竞品迈瑞", "节后带样机演示"),
+    ],
+)
+def test_a_next_step_after_its_word_alone_and_a_stated_value_ending_there(
+    text: str, competitor: str | None, next_action: str
+) -> None:
+    r = parse(text, at("2026-11-18"))
+    assert (r["competitor"], r["next_action"]) == (competitor, next_action)
+    assert r["pain_points"] is not None
+
+
+def test_a_cover_named_with_their_title_is_named_without_it() -> None:
+    assert parse("下周四周五请假，客户交给赵磊组长", at("2026-11-23"))["handover"] == "赵磊"

@@ -39,6 +39,7 @@ _MARKER_BEFORE = set(" \t\r\n,，。;；!！?？】]）)：:、") | {""}
 _SPACE_FIELDS = frozenset({"pain_points", "competitor", "next_action"})
 _VALUE_END_RE = re.compile(r"[\n。!?！？;；]")
 _EMPTY_VALUES = {v.upper() for v in _f["empty_values"]}
+_NEXT_STEP_NEXT_RE = re.compile(r"[,，、;；]\s*(?:下一步|下步|接下来)")
 _COMPETITOR_NEXT_RE = re.compile(
     rf"[,，、;；]\s*(?:目前|暂时|现在|还)?(?:没有|暂无|没|无)?(?:{words_alt(lexicon().kinds['competitor_words'])})"
 )
@@ -94,6 +95,10 @@ def find_markers(p: Prepared) -> Markers:
             stop = end.start()
         if name != "competitor":  # "痛点是耗材太贵，竞品迈瑞在送耗材": the value ends where the competitor begins
             end = _COMPETITOR_NEXT_RE.search(norm, value_start, stop)
+            if end:
+                stop = end.start()
+        if name != "next_action":  # "竞品：无，下一步让工程师出方案": and where the next step begins
+            end = _NEXT_STEP_NEXT_RE.search(norm, value_start, stop)
             if end:
                 stop = end.start()
         s, e = trim(p.raw, value_start, stop)
@@ -586,7 +591,7 @@ def leave_dates(
 
 _NAME_PREFIXES = "".join(_people["name_prefixes"])
 _HANDOVER_STOP = set(_f["handover_stop"])
-_NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有")
+_NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有组经总")  # 赵磊组长 → 赵磊
 
 
 @cache
