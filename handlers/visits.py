@@ -162,6 +162,15 @@ def still_missing(record: dict[str, Any]) -> list[str]:
     return [item for item in CORE_ITEMS if not record.get(item)]
 
 
+def summary_due_at(visited: datetime, calendar: Any, hours: int) -> datetime:
+    """`hours` after the visit; when that falls on a day off (a Friday visit, a holiday's eve), the
+    same time on the next working day: nobody writes a summary for the customer on a Saturday."""
+    due = visited + timedelta(hours=hours)
+    if calendar.is_workday(due.date()):
+        return due
+    return datetime.combine(calendar.next_workday(due.date()), due.timetz())
+
+
 def plan_due(visited: datetime, calendar: Any, workdays: int) -> datetime:
     """End of the working day `workdays` working days after the visit."""
     day = calendar.add_workdays(visited.date(), workdays)
@@ -391,7 +400,7 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
 def _plan_followups(ctx: Context, visit_id: Any, customer_id: int, member: str, visited: datetime) -> None:
     """A first visit's two follow-ups: the summary within 24 hours, the customised plan in 3-5 working days."""
     rules = ctx.settings.rules
-    summary_due = visited + timedelta(hours=int(rules.get("followup_summary_hours", 24)))
+    summary_due = summary_due_at(visited, ctx.calendar, int(rules.get("followup_summary_hours", 24)))
     plan_at = plan_due(visited, ctx.calendar, int(rules.get("followup_plan_workdays", 5)))
     for kind, due_at in (("summary", summary_due), ("plan", plan_at)):
         ctx.records.insert(Followup, visit_id=visit_id, customer_id=customer_id, member=member, kind=kind,

@@ -280,6 +280,14 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
     assert len(team.rows(Visit)) == 2  # "又去了": a visit of its own, not an answer to the first
 
 
+def test_a_fridays_first_visit_is_summarised_by_monday_not_on_saturday(team: Bot) -> None:
+    team.clock.advance(days=2)  # Friday 2026-11-27 10:00
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    followups = {f.kind: f for f in team.rows(Followup)}
+    tz = team.settings.tz
+    assert followups["summary"].due_at.astimezone(tz) == datetime(2026, 11, 30, 10, 0, tzinfo=tz)
+
+
 @both_backends
 def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) -> None:
     reply = say(team, "拜访了县中医院李医生，反馈血糖仪试纸不够用，下周送样")
