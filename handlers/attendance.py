@@ -74,9 +74,27 @@ def _trip(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"))
 
 
+# "说错了，是本周四周五": the leave reported minutes ago, corrected
+_CORRECTS_RE = re.compile(r"说错了|写错了|打错了|更正|纠正|改一下|改成|改为|不对(?!劲)")
+
+
 def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
     start, end = leave_span(p, ctx.now.date())
+    if _CORRECTS_RE.search(msg.text or ""):
+        db = ctx.records
+        since = ctx.now - timedelta(minutes=HANDOVER_MINUTES)
+        stmt = (
+            select(Leave.id, Leave.handover)
+            .where(Leave.member == msg.sender, Leave.reported_at >= since)
+            .order_by(Leave.id.desc())
+            .limit(1)
+        )
+        row = db.conn.execute(stmt).first()
+        if row is not None:
+            cover = p.get("handover") or row[1]
+            db.update(Leave, row[0], start=start, end=end, handover=cover, raw_text=msg.text or "")
+            return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, corrected=True)
     ctx.records.insert(
         Leave,
         member=msg.sender,
@@ -95,17 +113,18 @@ def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
     p = ctx.parsed
     if p is None or not (p.get("kind") == "other" or (p.get("kind") == "leave" and not p.get("start"))):
         return None
-    cover = handover_in(msg.text or "", {m.name for m in ctx.members()})
+    text = msg.text or ""
+    cover = handover_in(text, {m.name for m in ctx.members()})
     if cover is None:
         return None
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it
-    since = ctx.now - timedelta(minutes=HANDOVER_MINUTES)
-    stmt = (
-        select(Leave.id)
-        .where(Leave.member == msg.sender, Leave.handover.is_(None), Leave.reported_at >= since)
-        .order_by(Leave.id.desc())
-        .limit(1)
-    )
+    stmt = select(Leave.id).where(Leave.member == msg.sender, Leave.handover.is_(None))
+    if handover(prepare(text.strip(_ANSWER_PUNCT))) == cover:
+        # "交给张伟" says what it answers: any leave of the sender's not over yet that lacks its cover
+        stmt = stmt.where(Leave.end >= ctx.now.date())
+    else:  # a bare name ("李娜") only minutes after the question
+        stmt = stmt.where(Leave.reported_at >= ctx.now - timedelta(minutes=HANDOVER_MINUTES))
+    stmt = stmt.order_by(Leave.id.desc()).limit(1)
     leave_id = read.conn.execute(stmt).scalar()
     return (leave_id, cover) if leave_id is not None else None
 

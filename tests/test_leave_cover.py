@@ -37,11 +37,30 @@ def test_thanks_is_nobody(team: Bot, reply: str) -> None:
     assert [leave.handover for leave in team.rows(Leave)] == [None]
 
 
-def test_after_thirty_minutes_the_reply_is_not_an_answer(team: Bot) -> None:
+def test_after_thirty_minutes_a_bare_name_is_not_an_answer_but_a_handover_still_is(team: Bot) -> None:
     say(team, LEAVE)
     team.clock.advance(minutes=31)
-    say(team, "交给小李")
+    say(team, "李娜")
     assert [leave.handover for leave in team.rows(Leave)] == [None]
+    team.clock.advance(hours=2)  # the cover settled later the same day, before the leave
+    reply = say(team, "交给张伟")
+    assert [leave.handover for leave in team.rows(Leave)] == ["张伟"] and "已补上" in reply
+
+
+def test_a_handover_after_the_leave_is_over_is_left_alone(team: Bot) -> None:
+    say(team, "今天请假一天")
+    team.clock.advance(days=1)
+    say(team, "交给李娜")
+    assert [leave.handover for leave in team.rows(Leave)] == [None]
+
+
+def test_a_leave_corrected_minutes_later_is_changed_not_doubled(team: Bot) -> None:
+    say(team, "下周四周五请假，客户交给李娜")  # Wed 2026-11-25: 12-03 and 12-04
+    team.clock.advance(minutes=2)
+    reply = say(team, "说错了，是本周四周五请假（26、27号）")
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.end, leave.handover) == (date(2026, 11, 26), date(2026, 11, 27), "李娜")
+    assert "已改为" in reply
 
 
 def test_another_members_reply_and_a_covered_leave_are_left_alone(team: Bot) -> None:
