@@ -56,7 +56,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "crm_deadline": {"time": "19:00"},
     "weekly_report": {"days": ["fri"], "time": "15:30"},
     "followups": {"start_time": "09:00", "end_time": "18:00"},
-    "urgent_escalation": {"every_minutes": 5},
+    "urgent_escalation": {"every_minutes": 1},
     "itinerary_reminder": {"time": "17:00"},
     "toolkit_check": {"time": "08:00"},
 }

@@ -31,14 +31,16 @@ def test_the_run_a_moment_belongs_to_is_the_last_fire_time(bot: Bot) -> None:
     trigger = scheduler.trigger_for(bot.settings, "morning_agenda")  # Mon/Wed/Fri 08:30
     assert scheduler.latest_fire_time(trigger, at(bot, "2026-11-27T08:33")) == at(bot, "2026-11-27T08:30")
     assert scheduler.latest_fire_time(trigger, at(bot, "2026-11-26T12:00")) == at(bot, "2026-11-25T08:30")
-    every5 = scheduler.trigger_for(bot.settings, "urgent_escalation")
-    assert scheduler.latest_fire_time(every5, at(bot, "2026-11-27T10:07:59")) == at(bot, "2026-11-27T10:05")
+    every_minute = scheduler.trigger_for(bot.settings, "urgent_escalation")
+    assert scheduler.latest_fire_time(every_minute, at(bot, "2026-11-27T10:07:59")) == at(bot, "2026-11-27T10:07")
 
 
 def test_times_come_from_config(make_bot: Callable[..., Bot]) -> None:
-    bot = make_bot(schedule={"eod_review": {"time": "17:45"}})
+    bot = make_bot(schedule={"eod_review": {"time": "17:45"}, "urgent_escalation": {"every_minutes": 5}})
     trigger = scheduler.trigger_for(bot.settings, "eod_review")
     assert scheduler.latest_fire_time(trigger, at(bot, "2026-11-27T18:00")) == at(bot, "2026-11-27T17:45")
+    every5 = scheduler.trigger_for(bot.settings, "urgent_escalation")
+    assert scheduler.latest_fire_time(every5, at(bot, "2026-11-27T10:07:59")) == at(bot, "2026-11-27T10:05")
 
 
 def test_next_fire_skips_days_off_for_working_day_jobs(bot: Bot) -> None:
