@@ -232,6 +232,16 @@ def test_take_updates_the_alert_and_stops_escalation(team: Bot) -> None:
     assert audit.actor == REP2 and json.loads(audit.detail) == {"urgent_id": urgent.id}
 
 
+def test_taking_and_closing_ones_own_demand_mentions_nobody(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    [urgent] = team.rows(Urgent)
+    say(team, f"/接单 {urgent.id}", user=REP2)
+    say(team, f"/完成 {urgent.id}", user=REP2)
+    _alert, taken, done = posts(team)
+    assert "李娜接单" in taken and "已完成" in done
+    assert "<@lina>" not in taken and "<@lina>" not in done
+
+
 def test_take_with_a_wrong_number(team: Bot) -> None:
     assert "格式不对" in say(team, "/接单 三号")
     assert "格式不对" in say(team, "/接单")

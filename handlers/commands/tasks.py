@@ -88,7 +88,8 @@ def take(inv: Invocation, ctx: Context) -> Reply:
             "commands/urgent_state.md.j2", state="taken", urgent=row, taker=None, mine=False, urgent_id=urgent_id
         )
     taker = names.get(ctx.message.sender, ctx.message.sender)
-    ctx.post("commands/urgent_taken_post.md.j2", urgent=row, taker=taker)
+    notify = row["member"] if row["member"] != ctx.message.sender else None  # not the one who took it
+    ctx.post("commands/urgent_taken_post.md.j2", urgent=row, taker=taker, notify=notify)
     audit(ctx, "urgent.take", urgent_id=urgent_id)
     return ctx.reply("commands/urgent_taken.md.j2", urgent=row)
 
@@ -125,7 +126,8 @@ def done(inv: Invocation, ctx: Context) -> Reply:
             "commands/urgent_state.md.j2", state="done", urgent=row, urgent_id=urgent_id, taker=None, mine=False
         )
     names = member_names(ctx)
-    ctx.post("commands/urgent_done_post.md.j2", urgent=row, closer=names.get(me, me))
+    notify = row["member"] if row["member"] != me else None  # not the one who closed it
+    ctx.post("commands/urgent_done_post.md.j2", urgent=row, closer=names.get(me, me), notify=notify)
     audit(ctx, "urgent.done", urgent_id=urgent_id, was=row["status"])
     return ctx.reply("commands/urgent_done.md.j2", urgent=row)
 
