@@ -59,6 +59,7 @@ MARK_LIMIT = 100  # follow-ups marked per run at most; the rest goes out at the 
 # visit.decision_role values that make a visit "key feedback" for the stand-up: the decision chain
 # that moves a purchase (who decides, who buys, who signs off the specs, the money, the department
 # head), not the users and outside experts, whose word is everyday product feedback
+STEP_LOOKBACK_DAYS = 60  # how far back a visit's next step may fall due today (bounds the visited_at range)
 KEY_ROLES = ("决策者", "采购", "技术把关", "财务", "科室负责人")
 STAGES = ("线索", "意向", "方案", "报价", "招标", "签约", "丢单")
 OPEN_STAGES = STAGES[:5]
@@ -399,6 +400,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
                 Visit.decision_role,
                 Visit.pain_points,
                 Visit.next_action,
+                Visit.due,
                 _total(),
             )
             .select_from(Visit)
@@ -463,6 +465,20 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
             .outerjoin(Customer, Customer.id == Followup.customer_id)
             .where(Followup.status == "open", Followup.due_at >= day_start, Followup.due_at < day_end)
             .order_by(Followup.due_at, Followup.id)
+            .limit(LIST_LIMIT)
+        ),
+        lambda r: {**r, "name": team.name(r["member"])},
+    )
+    # next steps the visits of the last weeks set for today ("下周一报价" written on a Friday)
+    steps_today = _listing(
+        tz,
+        s.execute(
+            select(Visit.member, Customer.name.label("customer"), Visit.department, Visit.next_action, _total())
+            .select_from(Visit)
+            .outerjoin(Customer, Customer.id == Visit.customer_id)
+            .where(Visit.visited_at >= at - timedelta(days=STEP_LOOKBACK_DAYS), Visit.visited_at < day_start)
+            .where(Visit.due == today, Visit.next_action.is_not(None))
+            .order_by(Visit.member, Visit.visited_at, Visit.id)
             .limit(LIST_LIMIT)
         ),
         lambda r: {**r, "name": team.name(r["member"])},
@@ -541,6 +557,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
         new_customers=new_customers,
         trips=trips,
         due_today=due_today,
+        steps_today=steps_today,
         urgent=urgent,
         overdue=overdue,
         competitors=competitors,

@@ -212,6 +212,21 @@ def test_agenda_lists_the_whole_decision_chain_but_not_users_and_experts(env: En
     assert "耗材匹配度" not in text and "学术会" not in text
 
 
+def test_agenda_dates_next_steps_and_lists_those_set_for_today(env: Env) -> None:
+    yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(3, 1))
+    # written on Wednesday: "下周一报价" is Monday 5-11; read on Friday and on that Monday
+    visit(env, "zhangwei", yiyuan, local(5, 6, 15), department="设备科", decision_role="采购",
+          next_action="下周一报价", due=date(2026, 5, 11))  # fmt: skip
+    visit(env, "lina", yiyuan, local(5, 6, 16), department="心内科", decision_role="使用者",
+          next_action="下周二送样机", due=date(2026, 5, 12))  # fmt: skip
+    friday = env.text("morning_agenda", local(5, 8, 8, 30))
+    assert lines_with(friday, "设备科（采购）；下一步：下周一报价（5月11日）")
+    monday = env.text("morning_agenda", local(5, 11, 8, 30))
+    (step,) = lines_with(monday, "下周一报价")
+    assert step == "- 张伟：市第一人民医院 设备科 下周一报价" and "今天要做的下一步" in monday
+    assert "下周二送样机" not in monday
+
+
 # ----------------------------------------------------------------------------- end of day
 @both_backends
 def test_review_prompt_has_the_template_and_todays_numbers(env: Env) -> None:
