@@ -864,11 +864,24 @@ def _conversion_view(n: int, d: int, days: float, with_days: int) -> dict[str, A
     return {"signed": n, "intent": d, "rate": _rate(n, d), "days": days / with_days if with_days else None}
 
 
+def previous_report(monday: date, conf: Mapping[str, Any], tz: ZoneInfo) -> datetime:
+    """The last scheduled weekly report before the week of `monday` (its `days` and `time`)."""
+    days = _weekdays(conf.get("days"), (4,))
+    at = parse_time(str(conf.get("time") or "15:30"))
+    for back in range(1, 8):
+        d = monday - timedelta(days=back)
+        if d.weekday() in days:
+            return datetime.combine(d, at, tz)
+    return local_midnight(monday, tz)
+
+
 def weekly_report(ctx: JobContext) -> list[Post]:
     s, tz, at, today = ctx.session, ctx.tz, ctx.local, ctx.today
     conf = _conf(ctx.settings, "weekly_report")
     monday = today - timedelta(days=today.weekday())
-    week_start = local_midnight(monday, tz)
+    # the week runs from the previous report (last Friday 15:30), so what was filed after it, on
+    # Friday evening or at the weekend, is in this report and not lost between the two
+    week_start = previous_report(monday, conf, tz)
     this_month = local_midnight(_month_start(today), tz)
     last_month = local_midnight(_month_start(_month_start(today) - timedelta(days=1)), tz)
     team = Team.load(s)

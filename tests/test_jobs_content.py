@@ -389,6 +389,16 @@ def test_weekly_report_numbers_equal_a_hand_count(env: Env) -> None:
     assert "- 王强：0 条，完整率 —" in south and "张伟" not in south
 
 
+def test_weekly_report_covers_what_was_filed_since_the_last_report(env: Env) -> None:
+    a = customer(env, "A院", "三甲", "华东", local(4, 1))
+    visit(env, "zhangwei", a, local(5, 15, 14))  # Friday before last week's report: in that report
+    visit(env, "zhangwei", a, local(5, 15, 17))  # Friday evening, after it
+    visit(env, "lina", a, local(5, 16, 10))  # Saturday
+    visit(env, "lina", a, local(5, 20, 10))  # this Wednesday
+    text = env.text("weekly_report", local(5, 22, 15, 30))
+    assert "本周拜访 3 条" in text
+
+
 def test_weekly_report_long_sections_are_split_under_the_limit(tmp_path: Path) -> None:
     roster = [
         {"userid": f"rep{i:03d}", "name": f"销售代表{i:03d}号", "role": "rep", "region": "华东"} for i in range(300)
