@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from bot.customers import customer_key, level_in_report
 from bot.dispatch import Context, Handler, Reply
-from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Visit
+from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks
@@ -155,6 +155,19 @@ def _as_written(text: str, alias: str) -> tuple[int, int] | None:
                 return start, end
             if not alias.startswith(got):
                 break
+    return None
+
+
+# A visit whose next step or need says where the deal stands, for a customer not yet in the funnel
+_STAGE_WORDS = (("签约", re.compile(r"签约|签合同|合同")), ("招标", re.compile(r"招标|投标|挂网|开标|标书")),
+                ("报价", re.compile(r"报价")), ("方案", re.compile(r"方案")))  # fmt: skip
+
+
+def funnel_stage(text: str) -> str | None:
+    """The funnel stage a visit's words point to (报价 → 报价), the furthest one named; None if none."""
+    for stage, words in _STAGE_WORDS:
+        if words.search(text):
+            return stage
     return None
 
 
@@ -475,6 +488,9 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
                   expires_at=expires)  # fmt: skip
     else:
         db.delete_where(Conversation, **conversation)
+    stage = funnel_stage(" ".join(filter(None, (p.get("next_action"), p.get("pain_points")))))
+    if stage and customer_id is not None and db.first(Opportunity, ["id"], customer_id=customer_id) is not None:
+        stage = None  # already in the funnel: /阶段 moves it
     return ctx.reply(
         "visit_recorded.md.j2",
         parsed=p,
@@ -483,6 +499,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         level=level,
         first_visit=first and customer_id is not None,
         missing=ask,
+        stage=stage if customer_id is not None else None,
     )
 
 

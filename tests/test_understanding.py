@@ -410,6 +410,14 @@ def test_competitor_news_later_that_day_is_news_not_the_missing_next_step(team: 
     assert news.brand == "迈瑞" and "免费试用" in (news.activity or "")
 
 
+def test_a_visit_that_says_where_the_deal_stands_suggests_putting_it_in_the_funnel(team: Bot) -> None:
+    reply = say(team, "拜访市一院设备科王主任，痛点是设备老化，竞品无，周五前我们把报价发过去")
+    assert "发 `/阶段 市第一人民医院 报价` 记一下" in reply
+    say(team, "/阶段 市一院 报价")
+    reply = say(team, "又去了市一院设备科王主任，痛点是预算紧，竞品无，下周再谈报价")
+    assert "/阶段" not in reply  # already in the funnel
+
+
 def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
     reply = say(team, "迈瑞本周在城东区医院做买设备送耗材活动")
     [intel] = team.rows(Competitor)
