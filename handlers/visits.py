@@ -287,7 +287,8 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         return None
     text = msg.text or ""
     kind = parsed.get("kind")
-    if kind == "visit" and _names_someone(parsed) and reports_a_visit(text):
+    adds_to = addendum_day(text, ctx.now.date())  # "补充上周五…的拜访": an earlier visit completed
+    if kind == "visit" and _names_someone(parsed) and reports_a_visit(text) and adds_to is None:
         return None  # "下午又去了市一院…": a visit of its own, whatever is open
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it
     where = {"chat_id": msg.chat_id, "member": msg.sender}
@@ -310,7 +311,7 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         if asked_about is None or asked_about[0] not in (None, customer_id):
             # not the visit asked about: the member's latest visit today to the customer named, if one
             # lacks items; "补一下昨天省人医…" reaches back to yesterday's
-            since = ctx.now.date() - timedelta(days=1) if _ADDS_TO_YESTERDAY_RE.match(text) else ctx.now.date()
+            since = adds_to or ctx.now.date()
             target = _incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
         loose = target is not None  # a reply naming its customer is read as the rest of that report
     if target is None:
@@ -340,7 +341,29 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
 
 
-_ADDS_TO_YESTERDAY_RE = re.compile(r"\s*再?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*(?:昨天|昨日|昨晚)")
+_ADDENDUM_RE = re.compile(
+    r"\s*再?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*"
+    r"(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天)|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
+)
+_WEEKDAY_NUM = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
+
+
+def addendum_day(text: str, today: date) -> date | None:
+    """The day of the visit an addition says it adds to: "补一下昨天…", "补充上周五…的拜访", "补充周二…";
+    None when the message is not such an addition."""
+    m = _ADDENDUM_RE.match(text)
+    if m is None:
+        return None
+    if m["yesterday"]:
+        return today - timedelta(days=1)
+    if m["before"]:
+        return today - timedelta(days=2)
+    wd = _WEEKDAY_NUM[m["wd"]]
+    monday = today - timedelta(days=today.weekday())
+    if m["last"]:
+        return monday - timedelta(days=7 - wd)
+    day = monday + timedelta(days=wd)
+    return day if day < today else day - timedelta(days=7)  # the last such day before today
 
 
 def _incomplete_visit_since(ctx: Context, member: str, customer_id: int, day: date) -> tuple[int, list[str]] | None:

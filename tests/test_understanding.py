@@ -155,6 +155,16 @@ def test_the_next_day_an_addition_that_says_so_completes_yesterdays_visit(team: 
     assert "已补上" in reply
 
 
+def test_on_monday_an_addition_to_fridays_visit_completes_it(team: Bot) -> None:
+    team.clock.advance(days=2)  # Friday 2026-11-27
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(days=3)  # Monday
+    reply = say(team, "补充上周五市一院的拜访：痛点是设备老化，竞品无")
+    [visit] = team.rows(Visit)
+    assert (visit.pain_points, visit.competitor) == ("设备老化", "竞品无") and visit.complete
+    assert "已补上" in reply
+
+
 @both_backends
 def test_a_free_text_answer_fills_several_missing_items(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，反馈监护仪不够用")  # competitor and next action missing
