@@ -88,9 +88,10 @@ def answers_from(
     return found
 
 
-# A clause that is a role alone ("决策者", "他是技术把关的", "属于采购"), or the contact decides ("他拍板")
+# A clause that is a role alone ("决策者", "他是技术把关的", "周护士长是使用者"), or the contact decides ("他拍板")
 _ROLE_CLAUSE_RE = re.compile(
-    rf"(?:^|[,，。;；\s])(?:他|她|对方)?(?:是|属于|算)?(?P<role>{'|'.join(ROLES)})(?:的|这块|那块|角色)?(?=$|[,，。;；\s])"
+    rf"(?:^|[,，。;；\s])(?:他|她|对方|[\u4e00-\u9fff]{{1,2}}(?:主任|护士长|科长|处长|院长|医生|老师|工))?"
+    rf"(?:是|属于|算)?(?P<role>{'|'.join(ROLES)})(?:的|这块|那块|角色)?(?=$|[,，。;；\s])"
 )
 _DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算")
 

@@ -224,6 +224,8 @@ def test_a_role_the_rep_states_is_the_role_filed(team: Bot) -> None:
     assert visit.decision_role == "技术把关" and "钱工（技术把关）" in reply
     [contact] = team.rows(Contact)
     assert contact.decision_role == "技术把关"
+    say(team, "拜访市一院心内科周护士长，周护士长是使用者，想换监护仪，竞品无，下周送样")
+    assert team.rows(Visit)[1].decision_role == "使用者"  # not 科室负责人 by her title
 
 
 def test_a_record_in_shorthand_with_labels_and_spaces_is_filed_whole(team: Bot) -> None:
