@@ -107,6 +107,9 @@ def next_fire_time(settings: Settings, name: str, now: datetime, calendar: Any) 
     return None
 
 
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 def run_key(name: str, at: datetime) -> str:
     return f"job:{name}@{at.isoformat(timespec='minutes')}"
 
@@ -128,6 +131,9 @@ def run_job(runtime: Runtime, name: str, at: datetime, *, dry_run: bool = False,
     calendar = runtime.service.calendar
     if job.working_days_only and not calendar.is_workday(at.date()) and not force:
         return JobRun(name, at, "skipped", reason=f"{at.date().isoformat()} is not a working day")
+    days = [str(d).lower()[:3] for d in job_config(runtime.settings, name).get("days") or []]
+    if days and _DAY_NAMES[at.weekday()] not in days and not force:  # "jobs run morning_agenda" on a Tuesday
+        return JobRun(name, at, "skipped", reason=f"{at.date().isoformat()} is not one of its days ({','.join(days)})")
     key = run_key(name, at)
     with write_lock(runtime.engine).hold(), Session(runtime.engine, expire_on_commit=False) as s:
         try:

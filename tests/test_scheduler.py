@@ -74,6 +74,14 @@ def test_working_day_jobs_fire_only_on_working_days(bot: Bot, day: str, works: b
         assert (run.status != "skipped") is works, (name, day, run)
 
 
+def test_a_job_run_by_hand_on_a_day_outside_its_schedule_is_skipped_unless_forced(bot: Bot) -> None:
+    run = scheduler.run_job(bot.runtime, "morning_agenda", at(bot, "2026-11-24T08:30"))  # a Tuesday
+    assert run.status == "skipped" and "not one of its days (mon,wed,fri)" in run.reason
+    assert bot.rows(Outbox) == []
+    forced = scheduler.run_job(bot.runtime, "morning_agenda", at(bot, "2026-11-24T08:30"), force=True)
+    assert forced.status == "posted"
+
+
 def test_the_weekly_stand_up_skips_a_holiday_monday(bot: Bot) -> None:
     run = scheduler.run_job(bot.runtime, "morning_agenda", at(bot, "2026-05-04T08:30"))
     assert run.status == "skipped" and "not a working day" in run.reason
