@@ -105,7 +105,11 @@ def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
-    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=p.get("handover"), amended=False)
+    days = (end - start).days + 1
+    off = sum(not ctx.calendar.is_workday(start + timedelta(days=i)) for i in range(min(days, 62)))
+    return ctx.reply(
+        "leave_ack.md.j2", start=start, end=end, handover=p.get("handover"), amended=False, days=days, off=off
+    )
 
 
 def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:

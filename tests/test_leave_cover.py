@@ -78,3 +78,11 @@ def test_a_visit_question_asked_before_the_leave_does_not_take_the_cover(team: B
     [leave] = team.rows(Leave)
     [visit] = team.rows(Visit)
     assert leave.handover == "小李" and "小李" not in (visit.pain_points or "") + (visit.competitor or "")
+
+
+def test_a_leave_that_falls_on_days_off_says_so(team: Bot) -> None:
+    reply = say(team, "这周六请假，客户交给李娜")  # Wed 2026-11-25: Saturday 11-28
+    assert "本来就是休息日" in reply
+    reply = say(team, "下周五到下周一请假，客户交给李娜")  # 12-04..12-07: Fri, Sat, Sun, Mon
+    assert "其中 2 天本来就是休息日" in reply
+    assert len(team.rows(Leave)) == 2
