@@ -609,13 +609,23 @@ def eod_chase(ctx: JobContext) -> list[Post]:
     return ctx.render("eod_chase.md.j2", today=ctx.today, missing=[p.userid for p in missing])
 
 
+_NO_VISITS_RE = re.compile(r"没(?:有)?(?:出去|外出|去)?(?:拜访|跑客户|出门|见客户)|没出去|在公司|内勤|没外出")
+
+
+def _no_visits_said_today(ctx: JobContext) -> set[str]:
+    """Members whose review today says they made no visits (a day in the office)."""
+    stmt = select(Review.member, Review.raw_text).where(Review.review_date == ctx.today)
+    return {m for m, text in ctx.session.execute(stmt) if _NO_VISITS_RE.search(text or "")}
+
+
 def crm_deadline(ctx: JobContext) -> list[Post]:
     """@ reps with no visit today (leave excused), each incomplete record of today, one line of totals."""
     s = ctx.session
     team = Team.load(s)
     away = on_leave(s, ctx.today)
     visits = _visits_today(ctx)
-    missing_reps = [p.userid for p in team.reps if p.userid not in away and p.userid not in visits]
+    inside = _no_visits_said_today(ctx)  # "今天在公司做标书，没有出去拜访": nothing to record
+    missing_reps = [p.userid for p in team.reps if p.userid not in away and p.userid not in visits.keys() | inside]
     start, end = day_range(ctx.today, ctx.tz)
     rows = s.execute(
         select(

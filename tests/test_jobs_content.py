@@ -289,6 +289,13 @@ def test_crm_deadline_asks_for_the_customer_of_a_visit_to_nobody_named(env: Env)
     assert incomplete == "- <@zhangwei> 客户未写明 检验科（10:00）缺：客户名称"
 
 
+def test_crm_deadline_leaves_alone_a_rep_whose_review_says_no_visits_today(env: Env) -> None:
+    env.add(Review(member="wangqiang", review_date=date(2026, 5, 7), raw_text="今日复盘：在公司做标书，没有出去拜访"))
+    text = env.text("crm_deadline", local(5, 7, 19))
+    (missing,) = lines_with(text, "今天还没有拜访记录")
+    assert "<@zhangwei>" in missing and "<@wangqiang>" not in missing
+
+
 def test_crm_deadline_when_everything_is_in(env: Env) -> None:
     for rep in ("zhangwei", "lina", "wangqiang"):
         visit(env, rep, None, local(5, 7, 10), decision_role="采购", pain_points="x", competitor="无", next_action="y")
