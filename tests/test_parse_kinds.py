@@ -525,3 +525,22 @@ def test_a_next_step_after_its_word_alone_and_a_stated_value_ending_there(
 
 def test_a_cover_named_with_their_title_is_named_without_it() -> None:
     assert parse("下周四周五请假，客户交给赵磊组长", at("2026-11-23"))["handover"] == "赵磊"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("拜访市一院设备科王主任，痛点是监护仪老化，用的是雷度的。下周送方案", "competitor", "用的是雷度的"),
+        ("拜访市一院设备科王主任，痛点是监护仪老化，之前卡瓦的人来过。下周送方案", "competitor", "之前卡瓦的人来过"),
+        ("拜访市一院设备科王主任，痛点是老化，用的是我们的。下周送方案", "competitor", None),
+        ("拜访医大二附院设备科王主任，想换监护仪", "customer", "医大二附院"),
+        ("拜访市精神卫生中心设备科王主任，想换监护仪", "customer", "市精神卫生中心"),
+        ("拜访市一院器械科的罗干事，想换监护仪", "contact", "罗干事"),
+        ("拜访市一院，见了口腔颌面外科的丁主任，想换牙椅", "department", "口腔颌面外科"),
+        ("下周一请假一天，区域客户由张伟先盯着", "handover", "张伟"),
+    ],
+)
+def test_competitors_by_what_is_used_and_names_of_hospitals_titles_and_covers(
+    text: str, field: str, value: str | None
+) -> None:
+    assert parse(text, at("2026-11-25"))[field] == value

@@ -591,7 +591,7 @@ def leave_dates(
 
 _NAME_PREFIXES = "".join(_people["name_prefixes"])
 _HANDOVER_STOP = set(_f["handover_stop"])
-_NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有组经总")  # 赵磊组长 → 赵磊
+_NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有组经总先")  # 赵磊组长 → 赵磊
 
 
 @cache
