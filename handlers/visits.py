@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from bot.customers import customer_key, level_in_report
 from bot.dispatch import Context, Handler, Reply
-from bot.models import Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
+from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks
@@ -429,6 +429,13 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     if name is None and record["customer_id"]:
         row = db.first(Customer, ["name"], id=record["customer_id"])
         name = row[0] if row else None
+    p = ctx.parsed or {}
+    brand, activity = p.get("brand"), p.get("activity")
+    if p.get("kind") == "competitor" and brand and activity and brand not in (activity, activity.strip("。.！!")):
+        # "迈瑞本周在市一院做买设备送耗材活动": the visit's answer, and intel for the Friday report
+        db.insert(Competitor, member=msg.sender, region=ctx.member.region if ctx.member else "",
+                  customer_id=record["customer_id"], brand=brand, activity=activity, reported_at=ctx.now,
+                  raw_text=msg.text or "", message_id=ctx.message_row_id)  # fmt: skip
     return ctx.reply(
         "visit_completed.md.j2", answers=answers, missing=left, customer=name, first_visit=first,
     )  # fmt: skip

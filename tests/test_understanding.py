@@ -404,11 +404,13 @@ def test_member_text_cannot_mention_anyone_or_format_the_alert(team: Bot) -> Non
 def test_competitor_news_under_a_label_is_news_unless_it_answers_a_visit(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，痛点是设备老化，确认下周提交采购申请")
     team.clock.advance(minutes=5)
-    reply = say(team, "竞品：迈瑞在送耗材")  # the answer to the visit's question
+    reply = say(team, "竞品：迈瑞在送耗材")  # the answer to the visit's question, and news for the report
     assert "已补上竞品情况" in reply and [v.competitor for v in team.rows(Visit)] == ["迈瑞在送耗材"]
+    [mindray] = team.rows(Competitor)
+    assert (mindray.brand, mindray.customer_id) == ("迈瑞", team.rows(Visit)[0].customer_id)
     reply = say(team, "竞品：飞利浦在省人医心内科送了一台试用机", user="lina")  # lina has no open visit
     assert len(team.rows(Visit)) == 1 and "拜访" not in reply
-    [news] = team.rows(Competitor)
+    news = team.rows(Competitor)[1]
     assert (news.brand, news.activity, news.member) == ("飞利浦", "送了一台试用机", "lina")
 
 
