@@ -162,6 +162,50 @@ def _walk_times(node: Any, key: str) -> None:
                 _walk_times(v, sub)
 
 
+# What the schedule and rules sections may hold (a misspelt key would silently fall back to a default).
+SCHEDULE_JOBS = ("morning_agenda", "eod_review", "eod_chase", "crm_deadline", "weekly_report", "followups",
+                 "urgent_escalation", "itinerary_reminder", "toolkit_check")  # fmt: skip
+_SCHEDULE_KEYS = {"time", "days", "start_time", "end_time", "every_minutes", "meeting_time", "minutes", "link"}
+_WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_INT_RULES = ("followup_summary_hours", "followup_plan_workdays", "urgent_leader_minutes", "urgent_manager_minutes",
+              "toolkit_fresh_days", "toolkit_expiry_warn_days")  # fmt: skip
+_LIST_RULES = ("urgent_on_duty",)
+
+
+def _check_schedule(schedule: dict[str, Any]) -> None:
+    for job, conf in schedule.items():
+        key = f"schedule.{job}"
+        if job not in SCHEDULE_JOBS:
+            raise ConfigError(key, f"unknown job, expected one of {', '.join(SCHEDULE_JOBS)}")
+        if not isinstance(conf, dict):
+            raise ConfigError(key, 'must be a mapping such as {time: "08:30"}')
+        for k, v in conf.items():
+            if k not in _SCHEDULE_KEYS:
+                raise ConfigError(f"{key}.{k}", f"unknown key, expected one of {', '.join(sorted(_SCHEDULE_KEYS))}")
+            if k == "days":
+                for i, day in enumerate(v if isinstance(v, list) else [v]):
+                    if str(day).strip().lower() not in _WEEKDAY_NAMES:
+                        raise ConfigError(f"{key}.days[{i}]", f"unknown weekday {day!r}, expected mon … sun")
+            elif k in ("every_minutes", "minutes") and not (isinstance(v, int) and not isinstance(v, bool) and v > 0):
+                raise ConfigError(f"{key}.{k}", f"must be a positive whole number, not {v!r}")
+
+
+def _check_rules(rules: dict[str, Any], userids: set[str]) -> None:
+    for k in _INT_RULES:
+        v = rules.get(k)
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+            raise ConfigError(f"rules.{k}", f"must be a whole number, not {v!r}")
+    for k in _LIST_RULES:
+        v = rules.get(k)
+        if v is not None and not isinstance(v, list):
+            raise ConfigError(f"rules.{k}", "must be a list of userids")
+    named = [*(rules.get("urgent_on_duty") or []), *([rules["manager"]] if isinstance(rules.get("manager"), str) else
+             rules.get("manager") or [])]  # fmt: skip
+    for userid in named:
+        if userid and userids and str(userid) not in userids:
+            raise ConfigError("rules", f"{userid!r} is not on the roster (team.members)")
+
+
 def _dates(value: Any, key: str) -> tuple[date, ...]:
     out = []
     for i, item in enumerate(value or []):
@@ -429,6 +473,8 @@ def settings_from_dict(raw: dict[str, Any]) -> Settings:
     rules = _section(raw, "rules")
     _walk_times(schedule, "schedule")
     _walk_times(rules, "rules")
+    _check_schedule(schedule)
+    _check_rules(rules, {m.userid for m in members})
 
     cal = _section(raw, "calendar")
     ob = _section(raw, "outbox")

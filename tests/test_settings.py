@@ -61,6 +61,16 @@ def test_frontline_config_names_the_file(tmp_path: Path) -> None:
         ("wecom: [1, 2\n", "config", "not valid YAML"),
         ("database: {url: 'oracle+nodriver://u@h/db'}\n", "database.url", "unknown database"),
         ("database: {url: 'postgresql+psycopg2://u@h/db'}\n", "database.url", "use postgresql+psycopg://"),
+        ("schedule: {morning_agenda: {days: [mon, wedn]}}\n", "schedule.morning_agenda.days[1]", "unknown weekday"),
+        ("schedule: {toolkit_check: {tim: '08:00'}}\n", "schedule.toolkit_check.tim", "unknown key"),
+        ("schedule: {toolkit_chek: {time: '08:00'}}\n", "schedule.toolkit_chek", "unknown job"),
+        ("schedule: {urgent_escalation: {every_minutes: 0}}\n", "schedule.urgent_escalation.every_minutes", "positive"),
+        ("rules: {urgent_leader_minutes: soon}\n", "rules.urgent_leader_minutes", "whole number"),
+        (
+            "team: {members: [{userid: a, name: A, role: rep}]}\nrules: {manager: nobody}\n",
+            "rules",
+            "not on the roster",
+        ),
     ],
 )
 def test_a_bad_config_stops_with_one_line_and_exit_code_2(
@@ -94,3 +104,10 @@ def test_a_missing_postgresql_driver_says_what_to_install(
     assert main(["--config", str(cfg), "outbox"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "database.url" in line and "psycopg is not installed" in line and "pip install -e '.[postgres]'" in line
+
+
+def test_the_jobs_the_schedule_may_name_are_the_schedulers() -> None:
+    import scheduler
+    from bot.settings import SCHEDULE_JOBS
+
+    assert set(SCHEDULE_JOBS) == set(scheduler.DEFAULTS)
