@@ -6,7 +6,6 @@ import argparse
 import csv
 import json
 import logging
-import secrets
 import sys
 import time
 import uuid
@@ -33,13 +32,13 @@ def render_config(token: str, aes_key: str) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from bot.runtime import new_aes_key
+    from bot.runtime import new_aes_key, new_token
 
     target = Path(args.path)
     if target.exists():
         print(f"{target} already exists; left as it is", file=sys.stderr)
         return 1
-    target.write_text(render_config(secrets.token_urlsafe(24), new_aes_key()), encoding="utf-8")
+    target.write_text(render_config(new_token(), new_aes_key()), encoding="utf-8")
     print(f"wrote {target} with a fresh token and EncodingAESKey; paste both into the robot's callback settings")
     return 0
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import secrets
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,8 +48,19 @@ class Runtime:
     worker: OutboxWorker
 
 
+_ALNUM = string.ascii_letters + string.digits
+
+
 def new_aes_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode().rstrip("=")
+    """43 letters and digits, as WeCom's admin console takes an EncodingAESKey (and generates one):
+    base64 of 32 random bytes would often hold + or /, which the console refuses. Each is one of
+    base64's characters, so the key still decodes (key + "=") to the 32-byte AES key."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(43))
+
+
+def new_token() -> str:
+    """32 letters and digits: WeCom's callback Token takes English letters and digits, 3-32 long."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(32))
 
 
 def credentials(settings: Settings, engine: Engine) -> Credentials:
@@ -62,7 +72,7 @@ def credentials(settings: Settings, engine: Engine) -> Credentials:
         token = s.get(Kv, SIM_TOKEN)
         key = s.get(Kv, SIM_AES_KEY)
         if token is None or key is None:
-            token = Kv(key=SIM_TOKEN, value=secrets.token_urlsafe(24))
+            token = Kv(key=SIM_TOKEN, value=new_token())
             key = Kv(key=SIM_AES_KEY, value=new_aes_key())
             s.merge(token)
             s.merge(key)

@@ -35,6 +35,8 @@ def test_init_writes_a_working_config_once(tmp_path: Path, monkeypatch: pytest.M
     assert main(["init"]) == 0
     s = load_settings(tmp_path / "config.yaml", environ={})
     assert s.wecom.has_credentials and len(s.wecom.encoding_aes_key) == 43
+    # WeCom's admin console takes letters and digits only (as it generates them itself)
+    assert s.wecom.encoding_aes_key.isalnum() and s.wecom.token.isalnum() and len(s.wecom.token) <= 32
     before = (tmp_path / "config.yaml").read_text()
     assert main(["init"]) == 1  # never overwrites
     assert (tmp_path / "config.yaml").read_text() == before
