@@ -482,6 +482,9 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     if said and said != p.get("decision_role"):  # "钱工，技术把关的": the rep knows the chain better than a title
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
+    # "补充上周五市一院的拜访：…" with no record of that day: the visit is filed on its day
+    day = addendum_day(text, ctx.now.date())
+    visited_at = ctx.now if day is None else datetime.combine(day, ctx.now.timetz())
     customer_id, customer_name, level, first, created = None, p.get("customer"), None, False, False
     if p.get("customer"):
         customer_id, customer_name, level, created = customer_for(ctx, p["customer"], text)
@@ -503,7 +506,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         budget=p.get("budget"),
         first_visit=first,
         complete=not missing and customer_id is not None,  # a visit to nobody named is not a record yet
-        visited_at=ctx.now,
+        visited_at=visited_at,
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
@@ -511,7 +514,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         visited = ctx.cache.setdefault("visited", set())
         ctx.after_commit(lambda: visited.add(customer_id))
     if first and customer_id is not None:
-        _plan_followups(ctx, visit_id, customer_id, msg.sender, ctx.now)
+        _plan_followups(ctx, visit_id, customer_id, msg.sender, visited_at)
     conversation = {"chat_id": msg.chat_id, "member": msg.sender}
     if ask:
         expires = ctx.now + timedelta(minutes=CONVERSATION_MINUTES)
@@ -531,6 +534,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         first_visit=first and customer_id is not None,
         missing=ask,
         stage=stage if customer_id is not None else None,
+        backdated=day,
     )
 
 

@@ -165,6 +165,14 @@ def test_on_monday_an_addition_to_fridays_visit_completes_it(team: Bot) -> None:
     assert "已补上" in reply
 
 
+def test_an_addition_to_a_day_with_no_visit_on_record_files_the_visit_on_that_day(team: Bot) -> None:
+    reply = say(team, "补充上周五市一院设备科王主任的拜访：痛点是预算紧张，竞品无，下周二送方案")  # Wed 11-25
+    [visit] = team.rows(Visit)
+    tz = team.settings.tz
+    assert visit.visited_at.astimezone(tz).date() == date(2026, 11, 20)
+    assert "已补记 11月20日 的拜访" in reply
+
+
 @both_backends
 def test_a_free_text_answer_fills_several_missing_items(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，反馈监护仪不够用")  # competitor and next action missing
