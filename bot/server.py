@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -54,7 +56,22 @@ class _Server(BaseApplication):  # type: ignore[misc]
         self.runtime.worker.stop()
 
 
+def port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (another server has it), or None when it can."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, scheduler: bool) -> int:
+    taken = port_taken(host, port)
+    if taken:  # one line instead of gunicorn's ten retries
+        print(f"frontline: cannot listen on {host}:{port}: {taken} (another server? try --port)", file=sys.stderr)
+        return 1
     runtime = build_runtime(settings)
     if runtime.credentials.simulated:
         log.info(

@@ -162,3 +162,15 @@ def test_serve_answers_say_and_posts_to_the_local_group(sim_config: Path, tmp_pa
     finally:
         server.terminate()
         server.wait(15)
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["--config", str(sim_config), "serve", "--port", str(port), "--no-scheduler"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and f"cannot listen on 127.0.0.1:{port}" in err[0]
