@@ -188,12 +188,18 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "retry":
         with session_scope(engine) as s:
             q = update(Outbox).where(Outbox.state == "failed")
+            unknown: list[int] = []
             if args.ids:
                 q = q.where(Outbox.id.in_(args.ids))
+                failed = set(s.exec(select(Outbox.id).where(Outbox.id.in_(args.ids), Outbox.state == "failed")))
+                unknown = sorted(set(args.ids) - failed)
             n = s.exec(
                 q.values(state="pending", attempts=0, error=None, next_attempt_at=datetime.now(settings.tz))
             ).rowcount
         print(f"{n} failed post(s) queued again")
+        if unknown:
+            print(f"not a failed post (no such id, or not failed): {', '.join(map(str, unknown))}", file=sys.stderr)
+            return 1
         return 0
     with Session(engine) as s:
         rows = s.exec(select(Outbox).where(Outbox.state.in_(["pending", "sending", "failed"])).order_by(Outbox.id))

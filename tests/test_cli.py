@@ -103,6 +103,9 @@ def test_outbox_lists_failed_posts_and_retries_them(sim_config: Path, capsys: py
     assert main(["--config", str(sim_config), "outbox", "retry"]) == 0
     with session_scope(engine) as s:
         assert s.get(Outbox, row.id).state == "pending"
+    capsys.readouterr()
+    assert main(["--config", str(sim_config), "outbox", "retry", "999"]) == 1  # no such failed post
+    assert "not a failed post (no such id, or not failed): 999" in capsys.readouterr().err
 
 
 def wait_for_line(proc: subprocess.Popen[bytes], needle: str, seconds: float) -> None:
