@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot.customers import customer_key, level_in_report
+from bot.customers import customer_key, customer_level, level_in_report
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
@@ -538,7 +538,44 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     )
 
 
+# ----------------------------------------------------------------------------- a hospital's level
+_LEVEL_STATEMENT_RE = re.compile(
+    r"\s*(?P<name>[^\s,，。:：()（）]{2,20}?)\s*(?:[（(]\s*|是|属于|为)?"
+    r"(?P<level>三甲|三乙|三级|二甲|二乙|二级|一级|社区|民营|私立)(?:医院)?\s*[)）]?[。.!！]?\s*"
+)
+
+
+def _level_statement(msg: Message, ctx: Context) -> tuple[int, str, str] | None:
+    """(customer id, name, level) when the whole message gives a known hospital its level:
+    "博爱医院（民营）", "县医院是二甲"."""
+    p = ctx.parsed
+    if p is None or p.get("kind") != "other":
+        return None
+    m = _LEVEL_STATEMENT_RE.fullmatch(msg.text or "")
+    if m is None:
+        return None
+    level = "民营" if m["level"] == "私立" else customer_level(m["level"])
+    alias = ctx.read.first(CustomerAlias, ["customer_id"], alias=customer_key(m["name"]))
+    if alias is None or level is None:
+        return None
+    return alias[0], m["name"], level
+
+
+def _file_level(msg: Message, found: tuple[int, str, str], ctx: Context) -> Reply:
+    customer_id, _name, level = found
+    db = ctx.records
+    row = db.first(Customer, ["name", "level"], id=customer_id)
+    if row is None:
+        return ctx.reply("hint.md.j2", empty=False)
+    name, current = row
+    if current is None:  # a level the directory lacks; a leader changes a known one with /客户 添加
+        db.update(Customer, customer_id, level=level)
+        ctx.cache.get("customers", {}).clear()
+    return ctx.reply("customer_level.md.j2", customer=name, level=level, current=current)
+
+
 HANDLERS = [
     Handler("visits.answer", _open_conversation, _complete, group=10),
+    Handler("visits.level", _level_statement, _file_level, group=15),
     Handler("visits.record", _is_visit, _record_visit, group=20),
 ]
