@@ -313,7 +313,7 @@ def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) 
     reply = say(team, "拜访了县中医院李医生，反馈血糖仪试纸不够用，下周送样")
     customers = {c.name: c for c in team.rows(Customer)}
     assert customers["县中医院"].level is None
-    assert "新客户已加入客户库（等级未知：下次写成“县中医院（二级）”即可记下" in reply
+    assert "新客户已加入客户库（等级未知：回复“县中医院（二级）”这样的一句即可记下）" in reply
     team.clock.advance(days=1)
     reply = say(team, "又去了县中医院（二甲）设备科王科长，痛点是预算紧，竞品无，下周报价")
     assert {c.name: c.level for c in team.rows(Customer)}["县中医院"] == "二级"  # a level the report gives
