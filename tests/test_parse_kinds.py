@@ -544,3 +544,9 @@ def test_competitors_by_what_is_used_and_names_of_hospitals_titles_and_covers(
     text: str, field: str, value: str | None
 ) -> None:
     assert parse(text, at("2026-11-25"))[field] == value
+
+
+def test_a_hospital_named_as_a_landmark_or_several_of_a_kind_is_no_customer() -> None:
+    r = parse("迈瑞本周在市一院周边三家社区卫生服务中心搞免费试用", at("2026-11-26"))
+    assert (r["kind"], r["customer"], r["brand"]) == ("competitor", None, "迈瑞")
+    assert "免费试用" in r["activity"]

@@ -56,7 +56,22 @@ _NAME_AFTER_NEI_RE = re.compile(r"内(?:镜|科|分泌|窥)")  # 附一院内镜
 
 
 def find_customers(raw: str, norm: str) -> list[Found]:
-    """Every hospital or care organisation named in the message, in order."""
+    """Every hospital or care organisation named in the message, in order; not one named only as
+    a landmark ("市一院周边三家社区卫生服务中心")."""
+    out = [
+        f
+        for f in _find_customers(raw, norm)
+        if not _AROUND_RE.match(norm, f.end) and not _COUNTED_RE.search(norm, max(0, f.start - 3), f.start)
+    ]
+    return out
+
+
+_AROUND_RE = re.compile(r"周边|附近|旁边|对面|周围|隔壁")
+# "三家社区卫生服务中心", "好几个卫生院": several of a kind, not one customer
+_COUNTED_RE = re.compile(r"(?:[一二两三四五六七八九十几多\d]|好几)(?:家|个|所|些)$")
+
+
+def _find_customers(raw: str, norm: str) -> list[Found]:
     out: list[Found] = []
     for m in _SUFFIX_RE.finditer(norm):
         s, e = m.span()
