@@ -550,3 +550,25 @@ def test_a_hospital_named_as_a_landmark_or_several_of_a_kind_is_no_customer() ->
     r = parse("迈瑞本周在市一院周边三家社区卫生服务中心搞免费试用", at("2026-11-26"))
     assert (r["kind"], r["customer"], r["brand"]) == ("competitor", None, "迈瑞")
     assert "免费试用" in r["activity"]
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("市一院ICU急需高流量氧疗仪3台", [("高流量氧疗仪", 3, "台")]),
+        ("针灸科急需一次性针灸针100盒", [("一次性针灸针", 100, "盒")]),
+        ("检验科尿试纸断货了，要30盒", [("尿试纸", 30, "盒")]),
+        ("急诊科除颤监护仪坏了，急需借两台", [("除颤监护仪", 2, "台")]),
+    ],
+)
+def test_whole_product_names_before_a_count_or_earlier_in_the_sentence(
+    text: str, items: list[tuple[str, int, str]]
+) -> None:
+    got = parse(text, at("2026-11-25"))["items"]
+    assert [(i["product"], i["quantity"], i["unit"]) for i in got] == items
+
+
+def test_a_question_the_customer_asked_us_is_not_our_next_step() -> None:
+    text = "拜访市一院设备科梁工，问我们能不能做原厂检测，下周三前我们报个检测服务价给梁工"
+    r = parse(text, at("2026-09-16"))
+    assert (r["next_action"], r["due"]) == ("下周三前我们报个检测服务价给梁工", "2026-09-23")

@@ -118,7 +118,7 @@ _NEXT_MARKER_RE = re.compile(patterns_alt(_f["next_markers"]))
 _OUR_ACTION_RE = re.compile(
     patterns_alt(
         [
-            rf"(?<![对给帮跟和与向])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?"
+            rf"(?<![对给帮跟和与向问])我(?!们?的)们?(?:这边|那边|这里)?[^,，。]{{0,10}}?"
             rf"(?:{words_alt(_f['our_action_verbs'], lookahead=True)})(?![了过])"  # not 我今天去了 (the visit)
         ]
     )

@@ -70,6 +70,8 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
         noun = _noun_before(norm, s, floor)
         before = _PRODUCT_BEFORE_RE.search(norm, max(0, s - 12), s)
         generic_before = None if before else _generic_before(norm, s)
+        if generic_before and noun and len(noun) > len(generic_before) and noun.endswith(generic_before):
+            generic_before = noun  # 高流量氧疗仪, 一次性针灸针: the whole name back to a verb or a name
         if before:
             product = before.group(0)
             if noun and len(noun) > len(product) and noun.endswith(product) and product in _QUALIFIED_HEADS:
@@ -95,7 +97,7 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
             elif _CJK_RE.match(norm, pos) and not _ORPHAN_OK_AFTER_RE.match(norm, pos):
                 continue  # "两台试用机": counts something that is not a product
             else:
-                product = _orphan_product(norm, m)
+                product = _orphan_product(norm, m, names)
                 if product is None:
                     continue
                 if any(i["product"] == product and i["quantity"] == qty and i["unit"] == unit for _, i in items):
@@ -119,13 +121,13 @@ _NAMED_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fffA-Za-z]{{1,6}}?(?:
 _LATIN_AFTER_RE = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,11})(?![A-Za-z0-9])")
 
 
-def _noun_before(norm: str, s: int, floor: int) -> str | None:
-    """The run of characters right before a count, back to a stop character, a name or a digit."""
+def _noun_before(norm: str, s: int, floor: int, shortest: int = 2) -> str | None:
+    """The run of characters right before a count (or a product), back to a stop character, a name or a digit."""
     i = s
     while i > max(floor, s - 10) and norm[i - 1] not in _NOUN_STOP and not norm[i - 1].isdigit():
         i -= 1
     word = norm[i:s]
-    if len(word) < 2 or word in _NOT_PRODUCTS or word in _APPROX or not (_CJK_RE.search(word) or word.isascii()):
+    if len(word) < shortest or word in _NOT_PRODUCTS or word in _APPROX or not (_CJK_RE.search(word) or word.isascii()):
         return None
     return word
 
@@ -153,7 +155,7 @@ def _generic_after(norm: str, pos: int) -> re.Match[str] | None:
     return m if m and m.group(1) not in _NOT_PRODUCTS else None
 
 
-def _orphan_product(norm: str, m: re.Match[str]) -> str | None:
+def _orphan_product(norm: str, m: re.Match[str], names: Sequence[tuple[int, int]] = ()) -> str | None:
     if _NOT_GOODS_AFTER_RE.match(norm, m.end()):
         return None
     for lo, hi in sentences(norm):
@@ -164,7 +166,11 @@ def _orphan_product(norm: str, m: re.Match[str]) -> str | None:
                 return None
             products = list(_PRODUCT_RE.finditer(norm, lo, m.start()))
             if products:
-                return products[-1].group(0)
+                last = products[-1]
+                floor = max([lo, *(e for _, e in names if e <= last.start())])
+                qualified = last.group(0) in _QUALIFIED_HEADS
+                qualifier = _noun_before(norm, last.start(), floor, shortest=1) if qualified else None
+                return (qualifier or "") + last.group(0) if qualifier else last.group(0)  # 尿试纸
             return _generic_word_in(norm, lo, clause_start)
     return None
 
