@@ -35,6 +35,7 @@ from bot.models import (
     Contact,
     Customer,
     Followup,
+    InboundMessage,
     Itinerary,
     Leave,
     Member,
@@ -609,13 +610,20 @@ def eod_chase(ctx: JobContext) -> list[Post]:
     return ctx.render("eod_chase.md.j2", today=ctx.today, missing=[p.userid for p in missing])
 
 
+NONE_TODAY = "visits.none_today"  # the handler that takes "今天没有拜访"
 _NO_VISITS_RE = re.compile(r"没(?:有)?(?:出去|外出|去)?(?:拜访|跑客户|出门|见客户)|没出去|在公司|内勤|没外出")
 
 
 def _no_visits_said_today(ctx: JobContext) -> set[str]:
-    """Members whose review today says they made no visits (a day in the office)."""
+    """Members who said today they made no visits (a day in the office): in their review, or in a
+    message of its own ("今天没有拜访", handled by visits.none_today)."""
     stmt = select(Review.member, Review.raw_text).where(Review.review_date == ctx.today)
-    return {m for m, text in ctx.session.execute(stmt) if _NO_VISITS_RE.search(text or "")}
+    said = {m for m, text in ctx.session.execute(stmt) if _NO_VISITS_RE.search(text or "")}
+    start, end = day_range(ctx.today, ctx.tz)
+    told = select(InboundMessage.sender).where(
+        InboundMessage.received_at >= start, InboundMessage.received_at < end, InboundMessage.handler == NONE_TODAY
+    )
+    return said | set(ctx.session.execute(told).scalars())
 
 
 def crm_deadline(ctx: JobContext) -> list[Post]:

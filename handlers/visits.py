@@ -574,8 +574,26 @@ def _file_level(msg: Message, found: tuple[int, str, str], ctx: Context) -> Repl
     return ctx.reply("customer_level.md.j2", customer=name, level=level, current=current)
 
 
+# ----------------------------------------------------------------------------- no visit today
+# "今天没有拜访", "今天没拜访客户，一直在公司开会": the 19:00 deadline does not ask this member
+NO_VISITS_TODAY_RE = re.compile(
+    r"(?:没有?|未)(?:去|出去|出门)?(?:拜访|跑客户|见客户|去医院|外出|出去)|在公司(?:开会|写|做|整理)"
+)
+
+
+def _says_no_visit(msg: Message, ctx: Context) -> Any:
+    p = ctx.parsed
+    text = msg.text or ""
+    return p is not None and p.get("kind") == "other" and NO_VISITS_TODAY_RE.search(text) is not None or None
+
+
+def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
+    return ctx.reply("no_visit_today.md.j2")
+
+
 HANDLERS = [
     Handler("visits.answer", _open_conversation, _complete, group=10),
+    Handler("visits.none_today", _says_no_visit, _no_visit, group=15),
     Handler("visits.level", _level_statement, _file_level, group=15),
     Handler("visits.record", _is_visit, _record_visit, group=20),
 ]

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from defusedxml.ElementTree import fromstring
 
+import scheduler
 from bot.models import Competitor, Contact, Customer, Followup, InboundMessage, Itinerary, Leave, Review, Urgent, Visit
 from tests.conftest import CHAT, Bot, both_backends
 from tests.wecom_peer import robot_text_xml
@@ -446,6 +447,16 @@ def test_a_visit_that_says_where_the_deal_stands_suggests_putting_it_in_the_funn
     say(team, "/阶段 市一院 报价")
     reply = say(team, "又去了市一院设备科王主任，痛点是预算紧，竞品无，下周再谈报价")
     assert "/阶段" not in reply  # already in the funnel
+
+
+@pytest.mark.parametrize("text", ["今天没有拜访", "今天没拜访客户，一直在公司开会", "今天没去医院，在公司写方案"])
+def test_saying_there_was_no_visit_today_files_nothing_and_excuses_the_deadline(team: Bot, text: str) -> None:
+    reply = say(team, text)
+    assert team.rows(Visit) == [] and team.rows(Itinerary) == []
+    assert "19:00 的拜访记录提醒不会找你" in reply
+    posts = scheduler.run_job(team.runtime, "crm_deadline", team.clock.now.replace(hour=11, minute=0)).posts
+    missing = next(line for p in posts for line in p.content.splitlines() if "今天还没有拜访记录" in line)
+    assert "<@zhangwei>" not in missing and "<@lina>" in missing
 
 
 def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:

@@ -51,7 +51,7 @@ def asks(norm: str) -> bool:
 _DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
 _NEED_RE = re.compile(r"要用|要(?!求)|需要|需|借|调")
 _DELIVER_RE = re.compile(r"送到|送过来|到位|到货|用")
-_GO_RE = re.compile(r"(?<![交寄发传送])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
+_GO_RE = re.compile(r"(?<![交寄发传送没])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
 _CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
 _PLACE_RE = re.compile(r"医院|卫生院|诊所|客户|县里|乡里|镇上|乡镇|片区")
 _LEAD_RE = re.compile(r"^(?:报备[:：一下]*)?")
@@ -145,7 +145,9 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         and not _VISIT_STRONG_RE.search(norm, norm.find(":") + 1)
     ):
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
-    visit_strong = sig.has_template or _VISIT_STRONG_RE.search(norm) is not None
+    # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
+    cues = _NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm else norm
+    visit_strong = sig.has_template or _VISIT_STRONG_RE.search(cues) is not None
     if visit_strong:
         return "visit"
     news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _acts(norm, sig.brand_at))
@@ -161,9 +163,16 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "other"
     if _coming_trip(norm, times, today, sig):
         return "itinerary"
-    if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(norm) or sig.visit_content()):
+    if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(cues) or sig.visit_content()):
         return "visit"
     return "other"
+
+
+_NO_VISIT_RE = re.compile(r"(?:没有?|未)(?:去|出去|出门)?(?:拜访|跑客户|见客户|去医院|出去|外出)")
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group())
 
 
 def _acts(norm: str, at: tuple[int, ...]) -> bool:
