@@ -315,6 +315,10 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
             since = adds_to or ctx.now.date()
             target = _incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
         loose = target is not None  # a reply naming its customer is read as the rest of that report
+    if target is None and adds_to is not None and not parsed.get("customer"):
+        # "补一下昨天的拜访：竞品是迈瑞…": that day's latest incomplete visit, whichever customer
+        target = _incomplete_visit_since(ctx, msg.sender, None, adds_to)
+        loose = target is not None
     if target is None:
         return None
     visit_id, missing = target
@@ -367,20 +371,25 @@ def addendum_day(text: str, today: date) -> date | None:
     return day if day < today else day - timedelta(days=7)  # the last such day before today
 
 
-def _incomplete_visit_since(ctx: Context, member: str, customer_id: int, day: date) -> tuple[int, list[str]] | None:
-    """The member's latest visit since `day` to the customer that still lacks core items, and those items."""
+def _incomplete_visit_since(
+    ctx: Context, member: str, customer_id: int | None, day: date
+) -> tuple[int, list[str]] | None:
+    """The member's latest visit since `day` (to the customer, when one is given) that still lacks
+    core items, and those items."""
     midnight = datetime.combine(day, time(0), ctx.now.tzinfo)
     stmt = (
-        select(Visit.id, *(getattr(Visit, item) for item in CORE_ITEMS))
-        .where(Visit.member == member, Visit.customer_id == customer_id, Visit.complete.is_(False))
-        .where(Visit.visited_at >= midnight)
+        select(Visit.id, Visit.customer_id, *(getattr(Visit, item) for item in CORE_ITEMS))
+        .where(Visit.member == member, Visit.complete.is_(False), Visit.visited_at >= midnight)
         .order_by(Visit.id.desc())
         .limit(1)
     )
+    if customer_id is not None:
+        stmt = stmt.where(Visit.customer_id == customer_id)
     row = ctx.read.conn.execute(stmt).first()  # type: ignore[union-attr]
     if row is None:
         return None
-    return row[0], still_missing(dict(zip(CORE_ITEMS, row[1:], strict=True)))
+    missing = still_missing(dict(zip(CORE_ITEMS, row[2:], strict=True)))
+    return row[0], (["customer"] if row[1] is None else []) + missing
 
 
 def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:

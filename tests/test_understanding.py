@@ -156,6 +156,22 @@ def test_the_next_day_an_addition_that_says_so_completes_yesterdays_visit(team: 
     assert "已补上" in reply
 
 
+@pytest.mark.parametrize(
+    "addition",
+    [
+        "补一下昨天中心医院的拜访：竞品是迈瑞，下一步周五带方案过去",
+        "补一下昨天的拜访：竞品是迈瑞，下一步周五带方案过去",
+    ],
+)
+def test_an_addition_naming_a_new_hospital_or_none_completes_yesterdays_visit(team: Bot, addition: str) -> None:
+    say(team, "拜访了中心医院设备科刘科长，ICU要扩床")  # lacks the competitor and the next step
+    team.clock.advance(days=1)
+    reply = say(team, addition)
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "迈瑞" and visit.next_action and "带方案" in visit.next_action
+    assert {c.name for c in team.rows(Customer)} == {"市第一人民医院", "中心医院"} and "已补上" in reply
+
+
 def test_on_monday_an_addition_to_fridays_visit_completes_it(team: Bot) -> None:
     team.clock.advance(days=2)  # Friday 2026-11-27
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
