@@ -81,8 +81,8 @@ def answers_from(
         none = no_competitor(text)
         if none:
             found["competitor"] = none
-    if "decision_role" in missing and "decision_role" not in found:
-        role = next((r for r in ROLES if r in text), None)
+    if "decision_role" in missing:  # a role the rep states wins over one read from a title
+        role = stated_role(text) or (None if "decision_role" in found else next((r for r in ROLES if r in text), None))
         if role:
             found["decision_role"] = role
     return found
@@ -93,7 +93,7 @@ _ROLE_CLAUSE_RE = re.compile(
     rf"(?:^|[,，。;；\s])(?:他|她|对方|[\u4e00-\u9fff]{{1,2}}(?:主任|护士长|科长|处长|院长|医生|老师|工))?"
     rf"(?:是|属于|算)?(?P<role>{'|'.join(ROLES)})(?:的|这块|那块|角色)?(?=$|[,，。;；\s])"
 )
-_DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算")
+_DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算|是拍板的|拍板的人|说了算的")
 
 
 def stated_role(text: str) -> str | None:
@@ -339,6 +339,9 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     else:  # hours later, a chat message or a question is not read as a report: labelled lines only
         continued = {}
     answers = answers_from(missing, parsed, text, continued)
+    said = stated_role(text) if answers else None
+    if said:  # "周护士长是使用者，下周二送样机": the rep corrects the role read from her title too
+        answers["decision_role"] = said
     if kind == "competitor":
         # "听说迈瑞这周在…搞免费试用": news, which may tell the competitor of the visit asked about,
         # never its need or next step; news that answers nothing is filed as news
@@ -425,6 +428,8 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
         left.remove("customer")
     complete = not still_missing(record) and record["customer_id"] is not None
     db.update(Visit, found.visit_id, complete=complete, **changes)
+    if "decision_role" in answers and record["contact_id"] is not None:  # the contact keeps the latest role
+        db.update(Contact, record["contact_id"], changed_only=True, decision_role=answers["decision_role"])
     # the question open in the chat, when it is about this visit (an answer naming its customer may
     # complete an earlier visit of the day while the question is about a later one)
     asked = {"chat_id": msg.chat_id, "member": msg.sender, "visit_id": found.visit_id}
@@ -583,6 +588,51 @@ def _file_level(msg: Message, found: tuple[int, str, str], ctx: Context) -> Repl
     return ctx.reply("customer_level.md.j2", customer=name, level=level, current=current)
 
 
+# ----------------------------------------------------------------------------- a role, stated later
+def _role_statement(msg: Message, ctx: Context) -> tuple[int, str] | None:
+    """(visit id, role) when a message of its own says which role a contact of the member's latest
+    visit (today or yesterday) plays: "王主任是拍板的", "刘科长他拍板", "吴科长是决策者"."""
+    p = ctx.parsed
+    text = msg.text or ""
+    if p is None or p.get("kind") != "other" or len(text) > 40:
+        return None
+    role = stated_role(text)
+    if role is None:
+        return None
+    since = datetime.combine(ctx.now.date() - timedelta(days=1), time(0), ctx.now.tzinfo)
+    stmt = (
+        select(Visit.id, Contact.name)
+        .select_from(Visit)
+        .outerjoin(Contact, Contact.id == Visit.contact_id)
+        .where(Visit.member == msg.sender, Visit.visited_at >= since)
+        .order_by(Visit.id.desc())
+        .limit(20)
+    )
+    rows = ctx.read.conn.execute(stmt).all()  # type: ignore[union-attr]
+    named = p.get("contact")
+    for visit_id, contact in rows:  # the latest visit with the contact named, else the latest
+        if named is None or contact == named:
+            return visit_id, role
+    return None
+
+
+def _file_role(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
+    visit_id, role = found
+    db = ctx.records
+    row = db.first(Visit, ["contact_id", "customer_id", *CORE_ITEMS], id=visit_id)
+    if row is None:
+        return ctx.reply("hint.md.j2", empty=False)
+    contact_id, customer_id = row[0], row[1]
+    record = {**dict(zip(CORE_ITEMS, row[2:], strict=True)), "decision_role": role}
+    db.update(Visit, visit_id, decision_role=role, complete=not still_missing(record) and customer_id is not None)
+    name = None
+    if contact_id is not None:
+        db.update(Contact, contact_id, decision_role=role)
+        contact = db.first(Contact, ["name"], id=contact_id)
+        name = contact[0] if contact else None
+    return ctx.reply("visit_role.md.j2", contact=name, role=role)
+
+
 # ----------------------------------------------------------------------------- no visit today
 # "今天没有拜访", "今天没拜访客户，一直在公司开会": the 19:00 deadline does not ask this member
 NO_VISITS_TODAY_RE = re.compile(
@@ -604,5 +654,6 @@ HANDLERS = [
     Handler("visits.answer", _open_conversation, _complete, group=10),
     Handler("visits.none_today", _says_no_visit, _no_visit, group=15),
     Handler("visits.level", _level_statement, _file_level, group=15),
+    Handler("visits.role", _role_statement, _file_role, group=15),
     Handler("visits.record", _is_visit, _record_visit, group=20),
 ]

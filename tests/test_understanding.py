@@ -253,6 +253,22 @@ def test_a_role_the_rep_states_is_the_role_filed(team: Bot) -> None:
     assert team.rows(Visit)[1].decision_role == "使用者"  # not 科室负责人 by her title
 
 
+def test_a_role_stated_later_in_a_message_of_its_own_corrects_the_visit_and_the_contact(team: Bot) -> None:
+    say(team, "拜访了市一院设备科王主任，痛点是设备老化，竞品无，下周二送方案")  # 采购, by the department
+    team.clock.advance(hours=2)
+    reply = say(team, "王主任是拍板的")
+    [visit] = team.rows(Visit)
+    [contact] = team.rows(Contact)
+    assert visit.decision_role == contact.decision_role == "决策者" and "王主任是决策者" in reply
+
+
+def test_an_answer_that_states_the_role_wins_over_the_title(team: Bot) -> None:
+    say(team, "拜访了市一院心内科周护士长，想换监护仪，竞品无")  # lacks the next step
+    team.clock.advance(minutes=5)
+    say(team, "周护士长是使用者，下周二送样机")
+    assert team.rows(Visit)[0].decision_role == "使用者" and team.rows(Contact)[0].decision_role == "使用者"
+
+
 def test_a_record_in_shorthand_with_labels_and_spaces_is_filed_whole(team: Bot) -> None:
     reply = say(team, "市一院ICU张主任 痛点 呼吸机老化 竞品 无 下一步 周五送样机")
     [visit] = team.rows(Visit)
