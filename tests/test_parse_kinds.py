@@ -572,3 +572,8 @@ def test_a_question_the_customer_asked_us_is_not_our_next_step() -> None:
     text = "拜访市一院设备科梁工，问我们能不能做原厂检测，下周三前我们报个检测服务价给梁工"
     r = parse(text, at("2026-09-16"))
     assert (r["next_action"], r["due"]) == ("下周三前我们报个检测服务价给梁工", "2026-09-23")
+
+
+def test_a_role_label_written_with_de_is_the_role() -> None:
+    text = "【客户】博爱医院（民营）【联系人】孙主任【角色】技术把关的【痛点】老化【竞品】无【下一步】周五送样"
+    assert parse(text, at("2026-11-23"))["decision_role"] == "技术把关"

@@ -180,6 +180,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         title = contacts[0].title
     role_span = stated.get("decision_role")
     stated_role = _name_text(p, role_span) if role_span is not None else None
+    if stated_role and stated_role.endswith("的"):  # "【角色】技术把关的"
+        stated_role = stated_role[:-1]
     if stated_role in _ROLE_SET:
         out["decision_role"] = stated_role
     else:
