@@ -200,6 +200,15 @@ def test_todo_of_the_cover_shows_the_follow_ups_due_during_the_leave(team: Bot) 
     assert "代张伟跟进" not in say(team, "/待办", user=REP2)
 
 
+def test_todo_of_the_cover_includes_the_colleagues_overdue_follow_ups(team: Bot) -> None:
+    say(team, VISIT)  # Wed 10:00: the summary is due Thu 10:00
+    team.clock.advance(days=2)  # Fri 10:00: overdue
+    say(team, "今天请假一天，客户交给李娜跟进")
+    summary, _plan = team.rows(Followup)
+    reply = say(team, "/待办", user=REP2)
+    assert "代张伟跟进" in reply and f"跟进{summary.id}" in reply
+
+
 # ----------------------------------------------------------------------------- 10. the file's real name
 def test_export_reply_shows_the_file_s_real_name(team: Bot) -> None:
     say(team, VISIT)

@@ -274,8 +274,8 @@ def todo(inv: Invocation, ctx: Context) -> Reply:
     items.sort(key=lambda t: (t.due or far, t.kind, t.id))
     covering = []
     for c in covered_today(ctx):
-        start, end = day_start(ctx, c.start), day_start(ctx, c.end + timedelta(days=1))
-        theirs = _followup_todos(ctx, c.member, Followup.due_at >= start, Followup.due_at < end)
+        end = day_start(ctx, c.end + timedelta(days=1))
+        theirs = _followup_todos(ctx, c.member, Followup.due_at < end)  # overdue ones included
         if theirs:
             theirs.sort(key=lambda t: (t.due or far, t.id))
             covering.append({"covered": c, "todo": capped(theirs)})
