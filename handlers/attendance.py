@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Itinerary, Leave
+from bot.parse import parse
 from bot.parse.fields import handover
 from bot.parse.text import prepare
 from bot.wecom.inbound import Message
@@ -79,11 +80,14 @@ _CORRECTS_RE = re.compile(r"说错了|写错了|打错了|更正|纠正|改一�
 
 
 def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
-    p = ctx.parsed or {}
+    return _file_leave(msg, ctx, ctx.parsed or {})
+
+
+def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
     start, end = leave_span(p, ctx.now.date())
     if _CORRECTS_RE.search(msg.text or ""):
         db = ctx.records
-        since = ctx.now - timedelta(minutes=HANDOVER_MINUTES)
+        since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)  # a leave reported today
         stmt = (
             select(Leave.id, Leave.handover)
             .where(Leave.member == msg.sender, Leave.reported_at >= since)
@@ -118,10 +122,17 @@ def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
     if p is None or not (p.get("kind") == "other" or (p.get("kind") == "leave" and not p.get("start"))):
         return None
     text = msg.text or ""
-    cover = handover_in(text, {m.name for m in ctx.members()})
+    corrects = _CORRECTS_RE.search(text)
+    answer = _CORRECTS_RE.sub("", text).strip(_ANSWER_PUNCT + "是") if corrects else text
+    cover = handover_in(answer, {m.name for m in ctx.members()})
     if cover is None:
         return None
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it
+    if corrects:  # "不对，是李娜": the cover given today, corrected
+        today = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+        stmt = select(Leave.id).where(Leave.member == msg.sender, Leave.reported_at >= today)
+        leave_id = read.conn.execute(stmt.order_by(Leave.id.desc()).limit(1)).scalar()
+        return (leave_id, cover) if leave_id is not None else None
     stmt = select(Leave.id).where(Leave.member == msg.sender, Leave.handover.is_(None))
     if handover(prepare(text.strip(_ANSWER_PUNCT))) == cover:
         # "交给张伟" says what it answers: any leave of the sender's not over yet that lacks its cover
@@ -142,7 +153,29 @@ def _fill_handover(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
     return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=True)
 
 
+def _date_fix(msg: Message, ctx: Context) -> dict[str, Any] | None:
+    """ "说错了，是周五" (no 请假): the dates of a leave reported today, corrected; the parse of the
+    message read as a leave, when it gives a day and such a leave exists."""
+    p = ctx.parsed
+    text = msg.text or ""
+    if p is None or p.get("kind") != "other" or not _CORRECTS_RE.search(text):
+        return None
+    fixed = parse(f"{text}请假", ctx.now, msg.sender, ctx.calendar)
+    if fixed.get("kind") != "leave" or not fixed.get("start"):
+        return None
+    today = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    stmt = select(Leave.id).where(Leave.member == msg.sender, Leave.reported_at >= today)
+    if ctx.read.conn.execute(stmt.limit(1)).scalar() is None:
+        return None
+    return fixed
+
+
+def _fix_dates(msg: Message, fixed: dict[str, Any], ctx: Context) -> Reply:
+    return _file_leave(msg, ctx, fixed)  # its text says 说错了: today's leave is changed, not doubled
+
+
 HANDLERS = [
+    Handler("attendance.leave_fix", _date_fix, _fix_dates, group=9),
     Handler("attendance.handover", _handover_answer, _fill_handover, group=8),
     Handler("attendance.trip", _kind("itinerary"), _trip, group=20),
     Handler("attendance.leave", _kind("leave"), _leave, group=20),

@@ -86,3 +86,17 @@ def test_a_leave_that_falls_on_days_off_says_so(team: Bot) -> None:
     reply = say(team, "下周五到下周一请假，客户交给李娜")  # 12-04..12-07: Fri, Sat, Sun, Mon
     assert "其中 2 天本来就是休息日" in reply
     assert len(team.rows(Leave)) == 2
+
+
+def test_corrections_later_the_same_day_change_the_leave_and_its_cover(team: Bot) -> None:
+    say(team, "周四请假一天")  # Wed 2026-11-25 10:00: Thursday 11-26
+    team.clock.advance(minutes=50)
+    say(team, "交给小张")
+    team.clock.advance(minutes=5)
+    reply = say(team, "说错了，是周五")  # 55 minutes after the leave, without 请假
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.end, leave.handover) == (date(2026, 11, 27), date(2026, 11, 27), "小张")
+    assert "已改为" in reply
+    team.clock.advance(hours=2)
+    reply = say(team, "不对，是李娜")  # the cover, corrected
+    assert [leave.handover for leave in team.rows(Leave)] == ["李娜"] and "李娜" in reply
