@@ -138,6 +138,14 @@ def test_the_cover_of_the_owner_s_leave_may_move_the_opportunity(team: Bot) -> N
     assert team.rows(Opportunity)[0].stage == "方案"
 
 
+def test_a_deal_the_leader_recorded_while_covering_is_still_the_reps(team: Bot) -> None:
+    say(team, VISIT)  # zhangwei develops 市一院
+    say(team, "/阶段 市一院 报价", user=LEADER)  # recorded by the leader
+    say(team, "/阶段 市一院 招标")  # the rep moves her own deal
+    assert team.rows(Opportunity)[0].stage == "招标"
+    assert "由张伟负责" in say(team, "/阶段 市一院 签约", user=REP2)
+
+
 # ----------------------------------------------------------------------------- 6. last week's report
 def test_weekly_report_of_last_week_and_a_single_region_header(team: Bot) -> None:
     say(team, VISIT)

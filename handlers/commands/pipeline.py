@@ -5,8 +5,8 @@ conversion and signing cycle are bot.jobs.funnel_conversion's, so the command an
 weekly report give the same numbers. One open opportunity per customer: the latest
 one not yet signed or lost; a customer without one gets one at the stage named.
 
-Who may move an open opportunity: whoever opened it (its owner, the first stage change's
-author), the colleague covering the owner's leave, a leader or an admin, as for /完成
+Who may move an open opportunity: its owner (the rep who first visited the customer, else the
+first stage change's author), the colleague covering the owner's leave, a leader or an admin, as for /完成
 (tasks.may_mark_done). Closing one (签约 or 丢单) is posted to the group.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import case, func, select
 
 from bot.dispatch import Context, Reply
 from bot.jobs import CLOSED_STAGES, STAGES, funnel_conversion, local_midnight
-from bot.models import Customer, Member, Opportunity, StageChange
+from bot.models import Customer, Member, Opportunity, StageChange, Visit
 from handlers.commands.common import audit, find_customers, member_names
 from handlers.commands.customers import not_found
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -62,7 +62,18 @@ def stage_args(args: tuple[str, ...]) -> StageArgs:
 
 
 def owner_of(ctx: Context, opportunity_id: int) -> str | None:
-    """Who opened the opportunity: the author of its first stage change (None for one that has none)."""
+    """Whose deal it is: the rep who first visited the customer (who developed it, whoever recorded
+    the stage: a leader covering her leave, say); for a customer nobody visited, the author of the
+    opportunity's first stage change; None when neither is known."""
+    first_visitor = ctx.session.execute(
+        select(Visit.member)
+        .join(Opportunity, Opportunity.customer_id == Visit.customer_id)
+        .where(Opportunity.id == opportunity_id)
+        .order_by(Visit.visited_at, Visit.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if first_visitor:
+        return str(first_visitor)
     return (
         ctx.session.execute(
             select(StageChange.changed_by)
