@@ -97,7 +97,7 @@ def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         row = db.conn.execute(stmt).first()
         if row is not None:
             cover = p.get("handover") or row[1]
-            db.update(Leave, row[0], start=start, end=end, handover=cover, raw_text=msg.text or "")
+            db.update(Leave, row[0], start=start, end=end, handover=cover)
             return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, corrected=True)
     ctx.records.insert(
         Leave,
@@ -125,7 +125,8 @@ def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:
     corrects = _CORRECTS_RE.search(text)
     answer = _CORRECTS_RE.sub("", text).strip(_ANSWER_PUNCT + "是") if corrects else text
     cover = handover_in(answer, {m.name for m in ctx.members()})
-    if cover is None:
+    me = ctx.member
+    if cover is None or (me is not None and cover == me.name):  # "交给张伟" from 张伟 is nobody
         return None
     read = ctx.read  # outside the write lock this raises, and the handler runs again under it
     if corrects:  # "不对，是李娜": the cover given today, corrected

@@ -96,8 +96,14 @@ _ROLE_CLAUSE_RE = re.compile(
 _DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算|是拍板的|拍板的人|说了算的")
 
 
+_NOT_ROLE_RE = re.compile(r"不是|不算|不拍板|不能拍板|说了不算|不管")
+
+
 def stated_role(text: str) -> str | None:
-    """The decision-chain role the rep states for the contact, in a clause of its own."""
+    """The decision-chain role the rep states for the contact, in a clause of its own; never from a
+    negation or a question ("王主任不是拍板的", "王主任是拍板的吗？")."""
+    if _NOT_ROLE_RE.search(text) or asks(prepare(text).norm):
+        return None
     m = _ROLE_CLAUSE_RE.search(text)
     if m:
         return m["role"]
@@ -288,6 +294,8 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         return None
     text = msg.text or ""
     kind = parsed.get("kind")
+    if kind == "other" and NO_VISITS_TODAY_RE.search(text):
+        return None  # "今天没有拜访计划": nothing of a visit to answer with
     adds_to = addendum_day(text, ctx.now.date())  # "补充上周五…的拜访": an earlier visit completed
     if kind == "visit" and _names_someone(parsed) and reports_a_visit(text) and adds_to is None:
         return None  # "下午又去了市一院…": a visit of its own, whatever is open
@@ -351,7 +359,8 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
 
 _ADDENDUM_RE = re.compile(
     r"\s*再?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*"
-    r"(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天)|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
+    r"(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天)|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天])"
+    r"|(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号])"
 )
 _WEEKDAY_NUM = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
 
@@ -366,6 +375,12 @@ def addendum_day(text: str, today: date) -> date | None:
         return today - timedelta(days=1)
     if m["before"]:
         return today - timedelta(days=2)
+    if m["month"]:  # 补一下10月21日的拜访: that day of this year, or of last year when that is still to come
+        try:
+            day = date(today.year, int(m["month"]), int(m["day"]))
+        except ValueError:
+            return None
+        return day if day < today else (day.replace(year=today.year - 1) if day > today else None)
     wd = _WEEKDAY_NUM[m["wd"]]
     monday = today - timedelta(days=today.weekday())
     if m["last"]:
@@ -636,14 +651,17 @@ def _file_role(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
 # ----------------------------------------------------------------------------- no visit today
 # "今天没有拜访", "今天没拜访客户，一直在公司开会": the 19:00 deadline does not ask this member
 NO_VISITS_TODAY_RE = re.compile(
-    r"(?:没有?|未)(?:去|出去|出门)?(?:拜访|跑客户|见客户|去医院|外出|出去)|在公司(?:开会|写|做|整理)"
+    r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|外出|出去)|在公司(?:开会|写|做|整理)"
 )
+_OTHER_DAY_RE = re.compile(r"昨天|昨日|前天|明天|明早|后天|下周|周[一二三四五六日天]")
 
 
 def _says_no_visit(msg: Message, ctx: Context) -> Any:
     p = ctx.parsed
     text = msg.text or ""
-    return p is not None and p.get("kind") == "other" and NO_VISITS_TODAY_RE.search(text) is not None or None
+    if p is None or p.get("kind") != "other" or _OTHER_DAY_RE.search(text):  # 昨天没有拜访: not today
+        return None
+    return NO_VISITS_TODAY_RE.search(text) is not None or None
 
 
 def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:

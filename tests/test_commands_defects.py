@@ -146,6 +146,15 @@ def test_a_deal_the_leader_recorded_while_covering_is_still_the_reps(team: Bot) 
     assert "由张伟负责" in say(team, "/阶段 市一院 签约", user=REP2)
 
 
+def test_a_late_addition_dated_earlier_takes_no_deal_over(team: Bot) -> None:
+    say(team, VISIT, user=REP2)  # lina develops 市一院 today
+    say(team, "/阶段 市一院 报价", user=REP2)
+    say(team, "补一下上周五市一院的拜访：设备科孙科长，痛点是预算紧，竞品无，下周报价")  # zhangwei, dated earlier
+    assert "由李娜负责" in say(team, "/阶段 市一院 招标")
+    say(team, "/阶段 市一院 招标", user=REP2)
+    assert team.rows(Opportunity)[0].stage == "招标"
+
+
 # ----------------------------------------------------------------------------- 6. last week's report
 def test_weekly_report_of_last_week_and_a_single_region_header(team: Bot) -> None:
     say(team, VISIT)

@@ -43,8 +43,9 @@ def test_after_thirty_minutes_a_bare_name_is_not_an_answer_but_a_handover_still_
     say(team, "李娜")
     assert [leave.handover for leave in team.rows(Leave)] == [None]
     team.clock.advance(hours=2)  # the cover settled later the same day, before the leave
-    reply = say(team, "交给张伟")
-    assert [leave.handover for leave in team.rows(Leave)] == ["张伟"] and "已补上" in reply
+    assert "已补上" not in say(team, "交给张伟")  # the sender himself covers nothing
+    reply = say(team, "交给王强")
+    assert [leave.handover for leave in team.rows(Leave)] == ["王强"] and "已补上" in reply
 
 
 def test_a_handover_after_the_leave_is_over_is_left_alone(team: Bot) -> None:

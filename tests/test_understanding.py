@@ -491,6 +491,33 @@ def test_saying_there_was_no_visit_today_files_nothing_and_excuses_the_deadline(
     assert "<@zhangwei>" not in missing and "<@lina>" in missing
 
 
+def test_no_visit_words_are_read_narrowly(team: Bot) -> None:
+    for text in ("今天没有客户拜访", "今天不出去拜访了，在家写标书"):
+        assert "19:00 的拜访记录提醒不会找你" in say(team, text)
+    assert team.rows(Visit) == []
+    for text in ("昨天没有拜访", "明天没有拜访安排，在公司开会"):  # another day: nothing excused today
+        assert "19:00" not in say(team, text)
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")  # lacks need and competitor
+    team.clock.advance(minutes=5)
+    say(team, "今天没有拜访计划了")  # within the answer window: not an answer
+    assert team.rows(Visit)[0].pain_points is None
+
+
+@pytest.mark.parametrize("text", ["王主任不是拍板的", "王主任是拍板的吗？"])
+def test_a_negated_or_asked_role_changes_nothing(team: Bot, text: str) -> None:
+    say(team, "拜访了市一院设备科王主任，痛点是设备老化，竞品无，下周二送方案")
+    team.clock.advance(hours=2)
+    say(team, text)
+    assert team.rows(Visit)[0].decision_role == "采购"
+
+
+def test_an_addition_with_a_written_date_files_the_visit_on_that_day(team: Bot) -> None:
+    reply = say(team, "补一下11月23日的拜访：省人医设备科刘科长，痛点是预算紧，竞品无，周五报价")  # Wed 11-25
+    [visit] = team.rows(Visit)
+    assert visit.visited_at.astimezone(team.settings.tz).date() == date(2026, 11, 23)
+    assert "已补记 11月23日 的拜访" in reply
+
+
 def test_competitor_news_is_filed_with_thanks(team: Bot) -> None:
     reply = say(team, "迈瑞本周在城东区医院做买设备送耗材活动")
     [intel] = team.rows(Competitor)

@@ -146,7 +146,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     ):
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
-    cues = _NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm else norm
+    cues = _NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(cues) is not None
     if visit_strong:
         return "visit"
@@ -168,7 +168,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     return "other"
 
 
-_NO_VISIT_RE = re.compile(r"(?:没有?|未)(?:去|出去|出门)?(?:拜访|跑客户|见客户|去医院|出去|外出)")
+_NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出)")
 
 
 def _blank(m: re.Match[str]) -> str:

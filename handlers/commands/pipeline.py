@@ -69,7 +69,7 @@ def owner_of(ctx: Context, opportunity_id: int) -> str | None:
         select(Visit.member)
         .join(Opportunity, Opportunity.customer_id == Visit.customer_id)
         .where(Opportunity.id == opportunity_id)
-        .order_by(Visit.visited_at, Visit.id)
+        .order_by(Visit.id)  # the first filed, not the earliest dated: a late 补充 takes over nothing
         .limit(1)
     ).scalar_one_or_none()
     if first_visitor:
