@@ -354,7 +354,7 @@ def test_a_customer_not_in_the_directory_is_added_with_level_unknown(team: Bot) 
 
 def test_a_message_that_only_gives_a_hospital_its_level_files_it(team: Bot) -> None:
     say(team, "拜访了博爱医院张院长，想上一台CT，竞品无，后天带报价过去")
-    assert "已记下：博爱医院（民营）" in say(team, "博爱医院（民营）")
+    assert "已记下：博爱医院（民营）" in say(team, "博爱医院是私立的")
     assert {c.name: c.level for c in team.rows(Customer)}["博爱医院"] == "民营"
     reply = say(team, "市一院是二级")  # the directory says 三甲: left alone
     assert "没有改动" in reply and {c.name: c.level for c in team.rows(Customer)}["市第一人民医院"] == "三甲"
