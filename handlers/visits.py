@@ -102,12 +102,11 @@ _NOT_ROLE_RE = re.compile(r"不是|不算|不拍板|不能拍板|说了不算|�
 def stated_role(text: str) -> str | None:
     """The decision-chain role the rep states for the contact, in a clause of its own; never from a
     negation or a question ("王主任不是拍板的", "王主任是拍板的吗？")."""
-    if _NOT_ROLE_RE.search(text) or asks(prepare(text).norm):
-        return None
     m = _ROLE_CLAUSE_RE.search(text)
-    if m:
-        return m["role"]
-    return "决策者" if _DECIDES_RE.search(text) else None
+    role = m["role"] if m else ("决策者" if _DECIDES_RE.search(text) else None)
+    if role is None or _NOT_ROLE_RE.search(text) or asks(prepare(text).norm):  # checked only when needed
+        return None
+    return role
 
 
 def conflicts(parsed: dict[str, Any], department: str | None, contact: str | None) -> bool:
