@@ -48,6 +48,7 @@ from bot.models import (
 from bot.parse import CORE_ITEMS
 from bot.parse.entities import find_brands
 from bot.parse.fields import no_competitor
+from bot.parse.kinds import says_no_visit
 from bot.parse.text import prepare
 from bot.render import Renderer, Trusted
 from bot.settings import Settings, ToolkitDoc, parse_time
@@ -611,14 +612,13 @@ def eod_chase(ctx: JobContext) -> list[Post]:
 
 
 NONE_TODAY = "visits.none_today"  # the handler that takes "今天没有拜访"
-_NO_VISITS_RE = re.compile(r"没(?:有)?(?:出去|外出|去)?(?:拜访|跑客户|出门|见客户)|没出去|在公司|内勤|没外出")
 
 
 def _no_visits_said_today(ctx: JobContext) -> set[str]:
     """Members who said today they made no visits (a day in the office): in their review, or in a
     message of its own ("今天没有拜访", handled by visits.none_today)."""
     stmt = select(Review.member, Review.raw_text).where(Review.review_date == ctx.today)
-    said = {m for m, text in ctx.session.execute(stmt) if _NO_VISITS_RE.search(text or "")}
+    said = {m for m, text in ctx.session.execute(stmt) if says_no_visit(text or "")}
     start, end = day_range(ctx.today, ctx.tz)
     told = select(InboundMessage.sender).where(
         InboundMessage.received_at >= start, InboundMessage.received_at < end, InboundMessage.handler == NONE_TODAY

@@ -31,7 +31,7 @@ from bot.dispatch import Context, Handler, Reply
 from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
-from bot.parse.kinds import asks
+from bot.parse.kinds import asks, says_no_visit
 from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 
@@ -293,7 +293,7 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         return None
     text = msg.text or ""
     kind = parsed.get("kind")
-    if kind == "other" and NO_VISITS_TODAY_RE.search(text):
+    if kind == "other" and says_no_visit(text):
         return None  # "今天没有拜访计划": nothing of a visit to answer with
     adds_to = addendum_day(text, ctx.now.date())  # "补充上周五…的拜访": an earlier visit completed
     if kind == "visit" and _names_someone(parsed) and reports_a_visit(text) and adds_to is None:
@@ -649,9 +649,6 @@ def _file_role(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
 
 # ----------------------------------------------------------------------------- no visit today
 # "今天没有拜访", "今天没拜访客户，一直在公司开会": the 19:00 deadline does not ask this member
-NO_VISITS_TODAY_RE = re.compile(
-    r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|外出|出去)|在公司(?:开会|写|做|整理)"
-)
 _OTHER_DAY_RE = re.compile(r"昨天|昨日|前天|明天|明早|后天|下周|周[一二三四五六日天]")
 
 
@@ -660,7 +657,7 @@ def _says_no_visit(msg: Message, ctx: Context) -> Any:
     text = msg.text or ""
     if p is None or p.get("kind") != "other" or _OTHER_DAY_RE.search(text):  # 昨天没有拜访: not today
         return None
-    return NO_VISITS_TODAY_RE.search(text) is not None or None
+    return says_no_visit(text) or None
 
 
 def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:

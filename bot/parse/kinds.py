@@ -146,7 +146,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     ):
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
-    cues = _NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
+    cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _VISIT_STRONG_RE.search(cues) is not None
     if visit_strong:
         return "visit"
@@ -168,7 +168,15 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     return "other"
 
 
-_NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出)")
+# A visit that did not happen ("没有拜访", "不出去拜访了"), and a day in the office: shared by the
+# kind rules, the "no visit today" handler and the 19:00 deadline
+NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出)")
+_IN_OFFICE_RE = re.compile(r"在公司(?:开会|写|做|整理)|内勤")
+
+
+def says_no_visit(text: str) -> bool:
+    """Whether the text says its sender made (or makes) no visit: "今天没有拜访", "在公司写方案"."""
+    return NO_VISIT_RE.search(text) is not None or _IN_OFFICE_RE.search(text) is not None
 
 
 def _blank(m: re.Match[str]) -> str:
