@@ -39,6 +39,13 @@ def field(text: str, name: str) -> object:
         ("去了趟人民医院，设备科的孙科长说", "人民医院"),
         ("妇保院产科的胎监又坏了两台，急需维修", "妇保院"),
         ("明天去省人医送资料，不回公司", "省人医"),
+        # the team's own short names: a numbered 院 or 妇幼 alone
+        ("二院ICU刘主任 呼吸机老是报警", "二院"),
+        ("急 三院急诊今晚要两台微量泵", "三院"),
+        ("谁有二院设备科孙科长微信 推我一下", "二院"),
+        ("周会几点开？我还在妇幼没回来", "妇幼"),
+        ("罗氏在妇幼检验科投放了一台化学发光", "妇幼"),
+        ("南湖妇幼的李主任说胎监不够", "南湖妇幼"),
     ],
 )
 def test_customers(text: str, want: str) -> None:
@@ -54,6 +61,7 @@ def test_customers(text: str, want: str) -> None:
         "收到",
         "心内科李主任说统一院内采购流程太慢",  # 院内, not a numbered 院
         "去了第一院区心内科，李主任说监护仪不够",
+        "这事唯一院长说了算",
     ],
 )
 def test_no_customer(text: str) -> None:
@@ -72,10 +80,26 @@ def test_no_customer(text: str) -> None:
         ("拜访市一院血管外科王主任", "血管外科"),
         ("拜访市一院疝气外科王主任", "疝气外科"),  # an unlisted 科 right after the customer
         ("今天见了市一院呼吸科的何主任，他答应这周四帮我们约设备科", "呼吸科"),
+        ("省人民医院OR章护士长说 监护仪老接触不良", "OR"),
+        ("二院CT室孔技师说 现在的CT是飞利浦16排的", "CT室"),
+        ("拜访南湖街道社区卫生服务中心，见了慢病科的苗副主任", "慢病科"),  # unlisted, after 见了
+        ("基建办贺主任说新院区二期要开始配设备了", "基建办"),
     ],
 )
 def test_departments(text: str, want: str) -> None:
     assert field(text, "department") == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "和市骨科医院的蔡副院长吃了个工作餐，院里要新建两间复合手术室，C臂和麻醉机都要配",  # being built
+        "县医院的李院长说明年改造一个导管室",
+        "陈书记说我这周五前约他们院办开个对接会",  # only the target of our next step
+    ],
+)
+def test_no_department(text: str) -> None:
+    assert field(text, "department") is None
 
 
 def test_a_department_that_is_only_our_next_step_is_not_the_department() -> None:
@@ -118,6 +142,9 @@ def test_contacts(text: str, want: str | None) -> None:
         ("主任", "心内科", "科室负责人"),
         ("副主任", "麻醉科", "科室负责人"),
         ("护士长", "ICU", "科室负责人"),
+        ("主任", "护理部", "科室负责人"),
+        ("主任", "基建办", None),  # an office that runs the hospital is no clinical department
+        ("主任", "院办", None),
         ("主任", None, None),  # a 主任 of no department written could head 设备科 as well: no guess
         ("护士长", None, None),
         ("医生", "内分泌科", "使用者"),

@@ -109,15 +109,24 @@ def _overlaps(found: list[Found], start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------- departments
 _dept = _lex.departments
 DEPARTMENT_CATEGORY: dict[str, str] = {}
-for _category in ("clinical", "admin", "finance", "technical", "procurement"):
+for _category in ("clinical", "admin", "office", "finance", "technical", "procurement"):
     for _name in _dept[_category]:
         DEPARTMENT_CATEGORY[_name.upper()] = _category
 _DEPT_RE = re.compile(words_alt([n for c in _dept.values() if isinstance(c, list) for n in c], latin_whole=True))
 _GENERIC_DEPT_RE = re.compile(r"的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
 _GENERIC_STOP = set(_dept["generic_stop_chars"])
 _TARGET_BEFORE_RE = re.compile(
-    patterns_alt([r"(?:找|约|联系|引荐|对接|介绍)(?:一下|下)?", r"(?:我们|咱们)(?:和|跟|与)"]) + "$"
+    patterns_alt(
+        [r"(?:找|约|联系|引荐|对接|介绍)(?:一下|下)?(?:他们|她们|对方|人家)?的?", r"(?:我们|咱们)(?:和|跟|与)"]
+    )
+    + "$"
 )
+# "新建两间复合手术室", "改造一个导管室": a room being built or bought is not the department spoken to
+_BUILT_BEFORE_RE = re.compile(
+    r"(?:[一二两三四五六七八九十几\d](?:间|个|套)|新建|扩建|改造|建设|筹建)[\u4e00-\u9fff]{0,3}$"
+)
+# "见了慢病科的苗副主任": an unlisted "…科" right after a visit verb is the department too
+_VISIT_VERB_RE = re.compile(r"见了|拜访了?|去了|到了|找了")
 
 
 def department_category(name: str | None) -> str | None:
@@ -133,16 +142,19 @@ def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]
         s, e = m.span()
         if _overlaps(customers, s, e):
             continue  # part of a customer's name (骨科医院)
-        if _TARGET_BEFORE_RE.search(norm, max(0, s - 4), s):
+        if _TARGET_BEFORE_RE.search(norm, max(0, s - 7), s) or _BUILT_BEFORE_RE.search(norm, max(0, s - 6), s):
             continue
         out.append(Found(s, e, raw[s:e]))
     unordered = False
-    for c in customers:
-        g = _GENERIC_DEPT_RE.match(norm, c.end)
+    anchors = [c.end for c in customers]
+    if "科" in norm:
+        anchors += [m.end() for m in _VISIT_VERB_RE.finditer(norm)]
+    for at in anchors:
+        g = _GENERIC_DEPT_RE.match(norm, at)
         if g is None:
             continue
         gs, ge = g.span(1)
-        if not _GENERIC_STOP.isdisjoint(norm[gs:ge]):
+        if not _GENERIC_STOP.isdisjoint(norm[gs:ge]) or _overlaps(customers, gs, ge):
             continue
         overlapping = [o for o in out if o.start < ge and gs < o.end]
         if all(gs <= o.start and o.end <= ge for o in overlapping):  # 疝气外科 rather than 外科
@@ -230,7 +242,7 @@ def decision_role(title: str | None, department: str | None) -> str | None:
     category = department_category(department)
     # 科室负责人: a 主任/护士长 of a department the earlier rules did not claim (clinical, 护理部 …);
     # with no department written, a 主任 could head any (设备科 too): no role, never a guess
-    clinical = department is not None and category not in ("procurement", "technical", "finance")
+    clinical = department is not None and category not in ("procurement", "technical", "finance", "office")
     for role, titles, categories, clinical_titles in _ROLE_RULES:
         if title is not None and title in titles:
             return role
