@@ -254,6 +254,36 @@ def test_pain_points_from_what_the_customer_said(text: str, pain: str) -> None:
     assert pain in result["pain_points"]
 
 
+@pytest.mark.parametrize(
+    ("text", "pain"),
+    [
+        ("信息科的周主任说现有中央站的数据导不出来，周主任很头疼", "数据导不出来"),
+        ("财务处李处长说院里今年资金压力大，款要晚点付", "资金压力大"),
+        ("县医院财务科说今年经费也紧，设备款分两次付", "经费也紧"),
+        ("透析室王大夫说耗材被原厂绑死了，价格下不来。周四我再去", "耗材被原厂绑死了"),
+        ("ICU陈教授很关注管路的兼容性", "管路的兼容性"),
+        ("二院急诊科只有一台转运呼吸机 根本不够用", "只有一台转运呼吸机"),
+        ("市一院心内科王主任说病房的监护仪陆续过保了，配件等半个月都到不了", "配件等半个月都到不了"),
+        ("呼吸科李主任说睡眠监测只有一台，预约排到一个月后，想再加两台", "预约排到一个月后"),
+        # not the customer's pain: how our visit went, a department's name
+        ("去了市一院ICU，主任不在，跟护士聊了几句，说输液泵老是报警", "输液泵老是报警"),
+        ("拜访县医院，科里太忙没人接待，跟小护士聊了两句，说输液泵不够用", "输液泵不够用"),
+        ("见了城东社区卫生服务中心慢病科的李主任，老人越来越多，血压计不够发", "血压计不够发"),
+    ],
+)
+def test_more_ways_to_say_a_pain_point(text: str, pain: str) -> None:
+    result = parse(text, at("2026-11-16"))
+    assert result["kind"] == "visit"
+    assert pain in result["pain_points"]
+    assert not any(w in result["pain_points"] for w in ("主任不在", "没人接待", "慢病科"))
+
+
+def test_no_need_said_is_no_pain_point() -> None:
+    result = parse("县医院B超室的刘技师说B超机用了六年了还行，暂时没有换的打算", at("2026-11-16"))
+    assert result["kind"] == "visit"
+    assert result["pain_points"] is None and "pain_points" in result["missing"]
+
+
 def test_our_own_invoice_is_not_our_next_step() -> None:
     text = "到市中心医院财务处对账，黎处长说我们的发票抬头开错了。明天我把新发票送过去"
     result = parse(text, at("2026-12-22"))

@@ -110,6 +110,7 @@ def find_markers(p: Prepared) -> Markers:
 
 # ---------------------------------------------------------------------------- visit spans
 _PAIN_RE = re.compile(patterns_alt(_f["pain_words"]))
+_NOT_PAIN_RE = re.compile(patterns_alt(_f["not_pain"]))
 _DESIRE_START_RE = re.compile(words_alt(_f["desire_starts"]))
 _DESIRE_FIRST = frozenset(w[0] for w in _f["desire_starts"] if w)
 # "我们的发票开错了" is still the customer's matter; "我们…" as the subject is our side
@@ -228,6 +229,8 @@ def visit_spans(
         if not desire:
             is_next[i] = marker[i] or ours[i] or (not past[i] and coming[i] and acting[i])
         is_pain[i] = painful[i] and not is_next[i] and not our_side[i] and norm[s] != "我"
+        if is_pain[i] and _NOT_PAIN_RE.search(norm, s, e):
+            is_pain[i] = False
     if has_competitor_word and any(is_pain):  # "痛点是呼吸机老化，竞品无": the competitor clause is not the pain
         for i, hit in enumerate(_clause_hits(_COMPETITOR_CLAUSE_RE, norm, parts, starts)):
             if hit:
