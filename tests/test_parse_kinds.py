@@ -265,6 +265,7 @@ def test_pain_points_from_what_the_customer_said(text: str, pain: str) -> None:
         ("二院急诊科只有一台转运呼吸机 根本不够用", "只有一台转运呼吸机"),
         ("市一院心内科王主任说病房的监护仪陆续过保了，配件等半个月都到不了", "配件等半个月都到不了"),
         ("呼吸科李主任说睡眠监测只有一台，预约排到一个月后，想再加两台", "预约排到一个月后"),
+        ("妇保院设备科许科长说预算批下来了，给产房配胎监，让我下周提交报价", "给产房配胎监"),
         # not the customer's pain: how our visit went, a department's name
         ("去了市一院ICU，主任不在，跟护士聊了几句，说输液泵老是报警", "输液泵老是报警"),
         ("拜访县医院，科里太忙没人接待，跟小护士聊了两句，说输液泵不够用", "输液泵不够用"),
@@ -607,3 +608,26 @@ def test_a_question_the_customer_asked_us_is_not_our_next_step() -> None:
 def test_a_role_label_written_with_de_is_the_role() -> None:
     text = "【客户】博爱医院（民营）【联系人】孙主任【角色】技术把关的【痛点】老化【竞品】无【下一步】周五送样"
     assert parse(text, at("2026-11-23"))["decision_role"] == "技术把关"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # 反馈/确认 with nobody and nothing named: a reminder, not a visit
+        ("各位早，九点线上晨会别忘了，昨天有重点客户反馈的准备一下", "other"),
+        ("设备科反馈说监护仪不够用", "visit"),  # a department is named
+        # a contact who asks us for something: our visit, though a competitor moves too
+        ("县中医院器械科钱科长 想把清洗机换了 奥林巴斯的代理也在跟 让我们3个工作日内报个价", "visit"),
+        ("妇保院设备科许科长 预算批下来了 给产房配胎监 让我下周提交报价 理邦也在报", "visit"),
+        ("奥林巴斯的代理在县中医院跟清洗机的项目，在报价", "competitor"),
+    ],
+)
+def test_who_is_named_decides_between_visit_competitor_and_other(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-24"))["kind"] == kind
+
+
+def test_an_unlisted_competitor_introduced_by_name() -> None:
+    result = parse("有个叫瑞德康的小牌子在东城区中医院推理疗设备，买二送一，还包三年维保", at("2026-11-24"))
+    assert (result["kind"], result["brand"], result["customer"]) == ("competitor", "瑞德康", "东城区中医院")
+    assert "买二送一" in result["activity"]
+    assert parse("叫我们明天去市一院设备科", at("2026-11-24"))["brand"] is None

@@ -292,8 +292,20 @@ _NOT_BRANDS = {
 _SOME_ONE_RE = re.compile(r"(?:有|一|某|这|那|另|另一|几)(?:家|个|些)")
 
 
+# "有个叫康瑞达的小牌子在…": an unlisted competitor introduced by name
+_CALLED_BRAND_RE = re.compile(
+    r"(?:叫|名叫|叫做)(?P<brand>[A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,6}?)"
+    r"的(?:小|新|国产|外地|本地|进口)?(?:牌子|品牌|厂家|厂商|公司|代理商?)"
+)
+
+
 def guess_brand(raw: str, norm: str, customers: list[Found]) -> Found | None:
-    """An unlisted competitor named at the start, just before 在/给 + a customer ("瑞康在市一院搞活动")."""
+    """An unlisted competitor introduced by name ("有个叫康瑞达的小牌子"), or named at the start,
+    just before 在/给 + a customer ("瑞康在市一院搞活动")."""
+    if "叫" in norm:
+        called = _CALLED_BRAND_RE.search(norm)
+        if called:
+            return Found(called.start("brand"), called.end("brand"), raw[called.start("brand") : called.end("brand")])
     if not customers:
         return None
     at = customers[0].start

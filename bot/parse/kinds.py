@@ -8,7 +8,9 @@ opens with a competitor's name (no contact named) > news under a 竞品： label
 tells no visit > visit (strong cue) > competitor news (the move in the clause that
 names the competitor) > goods needed today or tomorrow (urgent) > itinerary (weak
 cue) > question to the group (other) > itinerary (a trip today) > visit (weak cue)
-> other. The cue words live in data/kinds.yaml.
+> other. 反馈/确认/表示/反映 are strong cues only with a customer, contact, department or
+product named; a contact asking us for something (让我们报价) keeps a report with a competitor's
+move a visit. The cue words live in data/kinds.yaml.
 """
 
 from __future__ import annotations
@@ -147,13 +149,14 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
     cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
-    visit_strong = sig.has_template or _VISIT_STRONG_RE.search(cues) is not None
+    visit_strong = sig.has_template or _strong_visit_cue(cues, sig)
     if visit_strong:
         return "visit"
     news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _acts(norm, sig.brand_at))
     if news:
-        # a named contact who says something makes it our visit report, not competitor news
-        if not (sig.has_contact and _VISIT_WEAK_RE.search(norm)):
+        # a named contact who says something or asks us for something makes it our visit report,
+        # not competitor news ("钱科长让我们报个价，奥林巴斯的代理也在跟")
+        if not (sig.has_contact and (_VISIT_WEAK_RE.search(norm) or _ASKS_US_RE.search(norm))):
             return "competitor"
     if sig.has_items and _soon_need(norm, times, today):
         return "urgent"
@@ -177,6 +180,26 @@ _IN_OFFICE_RE = re.compile(r"在公司(?:开会|写|做|整理)|内勤")
 def says_no_visit(text: str) -> bool:
     """Whether the text says its sender made (or makes) no visit: "今天没有拜访", "在公司写方案"."""
     return NO_VISIT_RE.search(text) is not None or _IN_OFFICE_RE.search(text) is not None
+
+
+_ASKS_US_RE = re.compile(r"[让叫请要]我|要求我|让咱们")
+# Cues that are visit words only when someone or somewhere is named: "昨天有重点客户反馈的准备一下"
+# (a leader's reminder) reports no visit
+_NOUN_LIKE_CUES = frozenset(("反馈", "确认", "表示", "反映"))
+
+
+def _strong_visit_cue(cues: str, sig: Signals) -> bool:
+    if sig.has_customer or sig.has_contact:
+        return _VISIT_STRONG_RE.search(cues) is not None
+    named = None  # whether a product or department is named: asked only when it decides
+    for m in _VISIT_STRONG_RE.finditer(cues):
+        if m.group() not in _NOUN_LIKE_CUES:
+            return True
+        if named is None:
+            named = sig.goods()
+        if named:
+            return True
+    return False
 
 
 def _blank(m: re.Match[str]) -> str:
