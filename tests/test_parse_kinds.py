@@ -292,7 +292,15 @@ def test_our_own_invoice_is_not_our_next_step() -> None:
     assert result["due"] == "2026-12-23"
 
 
-@pytest.mark.parametrize("text", ["科里想上数字病理扫描仪。竞品还没进来", "科里想上数字病理扫描仪，暂无竞品"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "科里想上数字病理扫描仪。竞品还没进来",
+        "科里想上数字病理扫描仪，暂无竞品",
+        "科里想上数字病理扫描仪，目前没接触过别家",
+        "科里想上数字病理扫描仪，还没有其他厂家来过",
+    ],
+)
 def test_no_competitor_yet(text: str) -> None:
     assert parse(f"拜访省人民医院病理科冷主任，{text}", at("2026-11-02"))["competitor"] is None
 
@@ -631,3 +639,15 @@ def test_an_unlisted_competitor_introduced_by_name() -> None:
     assert (result["kind"], result["brand"], result["customer"]) == ("competitor", "瑞德康", "东城区中医院")
     assert "买二送一" in result["activity"]
     assert parse("叫我们明天去市一院设备科", at("2026-11-24"))["brand"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "competitor"),
+    [
+        ("省医体检中心李主任说想加一台骨密度仪，之前有个小厂家的报价便宜很多", "小厂家的报价便宜很多"),
+        ("二院呼吸科吴主任说肺功能仪还是十年前的耶格，经常出故障", "耶格"),
+    ],
+)
+def test_a_competitor_named_by_a_word_for_one_or_a_less_known_brand(text: str, competitor: str) -> None:
+    result = parse(text, at("2026-11-24"))
+    assert result["kind"] == "visit" and competitor in result["competitor"]
