@@ -150,6 +150,9 @@ class CallbackService:
         except Refusal as r:
             log.warning("callback refused: %s", r.reason)
             return refused(r)
+        except Exception:  # a shape of request no reader foresaw: still the caller's fault, never a 5xx
+            log.exception("callback refused: unreadable request")
+            return refused(Refusal(400, "unreadable request"))
         try:
             reply = self._store_and_handle(msg, started)
         except Exception:

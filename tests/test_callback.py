@@ -69,6 +69,29 @@ def test_ai_bot_json_gets_a_stream_reply(bot: Bot) -> None:
 
 
 @both_backends
+@pytest.mark.parametrize("items", [5, [{"msgtype": "text", "text": "你好"}], [{"msgtype": "text"}]])
+def test_an_ai_bot_mixed_message_of_odd_shape_is_stored_and_ignored(bot: Bot, items: object) -> None:
+    plain = json.dumps(
+        {"msgid": "odd-1", "chatid": CHAT, "chattype": "group", "from": {"userid": "zhangwei"},
+         "msgtype": "mixed", "mixed": {"msg_item": items}}
+    )  # fmt: skip
+    status, _ = bot.caller.post_aibot(plain)
+    assert status == 200
+    [row] = bot.rows(InboundMessage)
+    assert (row.msgid, row.text) == ("odd-1", None)
+
+
+@both_backends
+def test_a_lone_surrogate_in_ai_bot_text_is_stored_as_a_replacement_character(bot: Bot) -> None:
+    head = json.dumps({"msgid": "sur-1", "chatid": CHAT, "chattype": "group", "from": {"userid": "zhangwei"}})
+    plain = head[:-1] + ', "msgtype": "text", "text": {"content": "@前线助手 你好\\ud800"}}'
+    status, body = bot.caller.post_aibot(plain)
+    assert status == 200 and bot.caller.open_aibot_reply(body)["stream"]["finish"] is True
+    [row] = bot.rows(InboundMessage)
+    assert (row.msgid, row.text, row.raw) == ("sur-1", "你好\ufffd", plain)
+
+
+@both_backends
 def test_a_retried_message_is_handled_once_and_gets_the_first_reply(bot: Bot) -> None:
     xml, _ = robot_text_xml("@前线助手 在吗", chatid=CHAT)
     first = bot.caller.open_robot_reply(bot.caller.post_robot(xml)[1])
@@ -179,6 +202,34 @@ def test_malformed_decrypted_message(bot: Bot, caplog: pytest.LogCaptureFixture)
     _refused(bot, *bot.caller.post_robot("<xml><MsgType>text</MsgType"), 400, "malformed", caplog)
 
 
+def test_an_envelope_in_an_unknown_encoding_unsigned(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    body = b'<?xml version="1.0" encoding="x-nope"?><xml><Encrypt>a</Encrypt></xml>'
+    resp = bot.caller.client.post("/wecom/callback?msg_signature=x&timestamp=1&nonce=n", data=body)
+    _refused(bot, resp.status_code, resp.data, 400, "malformed", caplog)
+
+
+def test_a_message_in_an_unknown_encoding(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    inner = '<?xml version="1.0" encoding="x-nope"?><xml><MsgType>text</MsgType></xml>'
+    _refused(bot, *bot.caller.post_robot(inner), 400, "malformed", caplog)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        bytes(16) + bytes([16]) * 16,  # 16 bytes left after the padding: no room for the length field
+        bytes([32]) * 32,  # a padding byte that takes the whole frame
+    ],
+)
+def test_a_signed_frame_too_short_for_a_message(bot: Bot, caplog: pytest.LogCaptureFixture, frame: bytes) -> None:
+    encrypt = bot.crypt.encrypt_frame(frame)
+    ts, nonce = "1700000000", "n0nce"
+    sig = bot.crypt.sign(ts, nonce, encrypt)
+    resp = bot.caller.client.post(
+        f"/wecom/callback?msg_signature={sig}&timestamp={ts}&nonce={nonce}", data=envelope_xml(encrypt)
+    )
+    _refused(bot, resp.status_code, resp.data, 400, "undecryptable", caplog)
+
+
 def test_billion_laughs_in_the_envelope(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -263,3 +314,16 @@ def test_a_handlers_own_constraint_error_is_not_taken_for_a_retry(bot: Bot, monk
     [row] = bot.rows(InboundMessage)
     # SQLite's driver says "IntegrityError: UNIQUE constraint failed", psycopg "UniqueViolation: ... unique constraint"
     assert row.msgid == msgid and "unique constraint" in row.error.lower()
+
+
+def test_a_request_no_reader_foresaw_is_a_400_not_a_500(
+    bot: Bot, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.callback as callback
+
+    def surprised(*_a: object) -> None:
+        raise KeyError("a shape nobody foresaw")
+
+    monkeypatch.setattr(callback, "read_message", surprised)
+    xml, _ = robot_text_xml("hi", chatid=CHAT)
+    _refused(bot, *bot.caller.post_robot(xml), 400, "unreadable request", caplog)

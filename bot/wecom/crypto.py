@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import struct
 import time
 from binascii import Error as Base64Error
 from collections.abc import Iterator
@@ -45,7 +46,8 @@ def _refusals(what: str) -> Iterator[None]:
         raise Refusal(403, "invalid signature") from None
     except InvalidCorpIdException:
         raise Refusal(403, "wrong receive id") from None
-    except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError):
+    except (Base64Error, ValueError, IndexError, UnicodeDecodeError, TypeError, struct.error):
+        # struct.error: a frame too short for its length field (wechatpy unpacks it unchecked)
         raise Refusal(400, f"undecryptable {what}") from None
 
 

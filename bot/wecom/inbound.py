@@ -78,7 +78,7 @@ def _xml(data: bytes, what: str) -> Element:
         return parse_xml(data)
     except _Forbidden:
         raise Refusal(400, f"{what}: DTDs and entities are not accepted") from None
-    except (expat.ExpatError, ValueError, TypeError):
+    except (expat.ExpatError, ValueError, TypeError, LookupError):  # LookupError: an unknown encoding="…"
         raise Refusal(400, f"{what}: malformed XML") from None
 
 
@@ -174,6 +174,20 @@ def read_robot(plaintext: str, bot_names: tuple[str, ...]) -> Message:
     )
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _scrubbed(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings replaced by U+FFFD (the raw text keeps them)."""
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 def read_aibot(plaintext: str, bot_names: tuple[str, ...]) -> Message:
     try:
         obj = json.loads(plaintext)
@@ -181,6 +195,8 @@ def read_aibot(plaintext: str, bot_names: tuple[str, ...]) -> Message:
         raise Refusal(400, "message: malformed JSON") from None
     if not isinstance(obj, dict):
         raise Refusal(400, "message: not a JSON object")
+    if "\\u" in plaintext:  # an escape may hide a lone surrogate (\ud800): valid JSON, but no storable text
+        obj = _scrubbed(obj)
     msgtype = str(obj.get("msgtype") or "")
     msgid = str(obj.get("msgid") or "")
     if not msgtype or not msgid:
@@ -191,11 +207,11 @@ def read_aibot(plaintext: str, bot_names: tuple[str, ...]) -> Message:
     if msgtype == "text" and isinstance(obj.get("text"), dict):
         text = strip_mention(str(obj["text"].get("content") or ""), bot_names)
     elif msgtype == "mixed" and isinstance(obj.get("mixed"), dict):
-        items = obj["mixed"].get("msg_item") or []
+        items = obj["mixed"].get("msg_item")
         parts = [
-            str((i.get("text") or {}).get("content") or "")
-            for i in items
-            if isinstance(i, dict) and i.get("msgtype") == "text"
+            str(i["text"].get("content") or "")
+            for i in (items if isinstance(items, list) else ())
+            if isinstance(i, dict) and i.get("msgtype") == "text" and isinstance(i.get("text"), dict)
         ]
         text = strip_mention("".join(parts), bot_names) if parts else None
     elif msgtype == "event" and isinstance(obj.get("event"), dict):
