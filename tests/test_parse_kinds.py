@@ -229,6 +229,10 @@ def test_competitor_activity_words(text: str, activity: str) -> None:
         ("复盘：今天跑了两家，都没见到关键人，白跑。明天换个时间再去", False, "都没见到关键人", "换个时间再去"),
         ("今天目标完成一半，签了一个单，另一个客户说要等年后。补救：下周再约", False, "客户说要等年后", "下周再约"),
         ("今日总结\n目标：拜访3家+送样1家\n结果：全部完成\n明天计划：跟进县人民医院", True, None, None),
+        ("复盘：想拿到县医院的采购意向，没拿到，钱主任休假了。补救：周一再约", False, "钱主任休假了", "周一再约"),
+        ("复盘：没约到李主任，他在开会，明天一早再去", False, "他在开会", "明天一早再去"),
+        ("今天完成：拜访3家、送样1家，计划的都做完了", True, None, None),
+        ("今日复盘：计划的没做完，下午临时开会。明天补上", False, "下午临时开会", "明天补上"),
     ],
 )
 def test_review_verdicts(text: str, met: bool, reason: str | None, remedy: str | None) -> None:
