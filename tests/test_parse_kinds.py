@@ -655,3 +655,21 @@ def test_an_unlisted_competitor_introduced_by_name() -> None:
 def test_a_competitor_named_by_a_word_for_one_or_a_less_known_brand(text: str, competitor: str) -> None:
     result = parse(text, at("2026-11-24"))
     assert result["kind"] == "visit" and competitor in result["competitor"]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "cover"),
+    [
+        ("明天加班去装机 下周一调休 县医院的事@小李 帮我盯下", "2026-12-07", "2026-12-07", "小李"),
+        ("明天要去市一院装机，后天请假，小王帮我盯着", "2026-12-05", "2026-12-05", "小王"),
+        ("请假：12.14-12.18，交给李娜", "2026-12-14", "2026-12-18", "李娜"),
+        ("家里有事，明后两天请假，急事找我们组长老郑", "2026-12-04", "2026-12-05", "老郑"),
+        ("今天发烧请个病假 县医院下午的会小陈帮我去一下", "2026-12-03", "2026-12-03", "小陈"),
+        ("周五调休，客户那边找我们经理赵磊", "2026-12-04", "2026-12-04", "赵磊"),
+    ],
+)
+def test_the_leave_is_the_day_told_with_it_and_the_cover_however_named(
+    text: str, start: str, end: str, cover: str
+) -> None:
+    result = parse(text, at("2026-12-03", 18))
+    assert (result["kind"], result["start"], result["end"], result["handover"]) == ("leave", start, end, cover)

@@ -570,6 +570,24 @@ def _duration(norm: str, times: list[TimeMention]) -> re.Match[str] | None:
     return None
 
 
+_LEAVE_WORD_RE = re.compile(patterns_alt(lexicon().kinds["leave"]))
+
+
+def _from_the_leave_clause(norm: str, times: list[TimeMention]) -> list[TimeMention]:
+    """The dates from the clause that says 请假/调休 on, when it has one of its own: in
+    "明天加班去装机 下周一调休" the leave is 下周一; "请假：12.14-12.18" keeps them all."""
+    word = _LEAVE_WORD_RE.search(norm)
+    if word is None:
+        return times
+    for s, e in clauses(norm):
+        if s <= word.start() < e:
+            for k, t in enumerate(times):
+                if s <= t.start < e:
+                    return times[k:]
+            break
+    return times
+
+
 def leave_dates(
     p: Prepared, times: list[TimeMention], today: date, calendar: WorkCalendar
 ) -> tuple[date | None, date | None]:
@@ -577,6 +595,8 @@ def leave_dates(
     if not times:
         return None, None
     times = anchor_weekdays(p.norm, times)
+    if len(times) > 1:
+        times = _from_the_leave_clause(p.norm, times)
     first = times[0]
     start = end = first.date
     prev = first
@@ -598,13 +618,17 @@ _HANDOVER_STOP = set(_f["handover_stop"])
 _NAME_TAIL_STOP = set("帮盯负处对代交联跟就即吧哈的了一呢啊们看接来去说在处有组经总先")  # 赵磊组长 → 赵磊
 
 
+# "急事找我们组长老郑": who the colleague is, between the word and the name
+_COLLEAGUE = r"(?:我们|咱们|我)?的?(?:组长|经理|主管|领导|同事|搭档|师傅)"
+
+
 @cache
 def _handover_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """(word + name, word after a name, name at the end), compiled on first use: only a leave
     message needs them, and the surnames make them the slowest patterns to compile."""
     surnames = words_alt(_people["surnames"].split(), lookahead=True)
     before = re.compile(
-        rf"(?:{words_alt(_f['handover_before'])})(?P<name>[{_NAME_PREFIXES}][\u4e00-\u9fff]"
+        rf"(?:{words_alt(_f['handover_before'])})(?:{_COLLEAGUE})?(?P<name>[{_NAME_PREFIXES}][\u4e00-\u9fff]"
         rf"|(?:{surnames})[\u4e00-\u9fff]{{1,2}})"
     )
     after = re.compile(rf"(?:{words_alt(_f['handover_after'])})")
@@ -638,6 +662,8 @@ def handover(p: Prepared) -> str | None:
         helped = _HELPS_ME_RE.search(norm, max(0, end - 4), end)  # 王强帮我盯一下: the name before 帮我
         if helped:
             end = helped.start()
+            while end and norm[end - 1] == " ":  # "@小张 帮我盯下"
+                end -= 1
         g = name_before_re.search(norm, max(0, end - 3), end)
         if g:
             text = g.group(0)
