@@ -673,3 +673,15 @@ def test_the_leave_is_the_day_told_with_it_and_the_cover_however_named(
 ) -> None:
     result = parse(text, at("2026-12-03", 18))
     assert (result["kind"], result["start"], result["end"], result["handover"]) == ("leave", start, end, cover)
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "due"),
+    [
+        ("市一院医工科田科长说配件不好备，这周三前要一份维保方案", "这周三前要一份维保方案", "2026-12-16"),
+        ("县医院设备科王科长说监护仪要换，月底前要定下来", "月底前要定下来", "2026-12-31"),
+    ],
+)
+def test_something_due_before_a_coming_day_is_the_next_step(text: str, step: str, due: str) -> None:
+    result = parse(text, at("2026-12-14", 18))
+    assert step in result["next_action"] and result["due"] == due

@@ -146,6 +146,11 @@ _NO_COMPETITOR_RE = re.compile(
 )
 
 
+_BEFORE_RE = re.compile(r"(?:之|以)?前")
+# What a deadline can be for: something asked for or delivered ("要一份维保方案", "拿出配置", "到货")
+_DUE_THING_RE = re.compile(r"要|需要|拿出|给出|出|到|完成|交|提供|准备好|定下来|确定")
+
+
 @dataclass(slots=True)
 class VisitSpans:
     pain_points: Span | None
@@ -208,6 +213,7 @@ def visit_spans(
     our_side = _clause_hits(_OUR_SIDE_RE, norm, parts, starts)
     painful = _clause_hits(_PAIN_RE, norm, parts, starts)
     coming = [False] * n
+    deadline: list[int] = []  # clauses with a coming "…前" ("这周三前要一份维保方案"): something is due then
     for t in times:
         i = bisect_right(starts, t.start) - 1
         if i >= 0 and t.start < parts[i][1]:
@@ -216,12 +222,17 @@ def visit_spans(
                 continue  # "护士晚上要起来好几次": a part of the day alone is a habit, unless we or 再 act then
             if t.date > today or (t.date == today and _LATER_TODAY_RE.search(norm, s, e)):
                 coming[i] = True
+                if _BEFORE_RE.match(norm, t.end, e):
+                    deadline.append(i)
     past = acting = coming
     if any(coming):  # past and acting count only in a coming clause that is not a next step by its wording
         past = _wanted_clause_hits(_PAST_VISIT_RE, _PAST_VISIT_LOCAL, norm, parts, starts, coming)
         wanted = [c and not (pa or mk or our) for c, pa, mk, our in zip(coming, past, marker, ours, strict=True)]
         if any(wanted):
             acting = _wanted_clause_hits(_TIME_ACTION_RE, _TIME_ACTION_LOCAL, norm, parts, starts, wanted)
+            for i in deadline:
+                if wanted[i] and not acting[i] and _DUE_THING_RE.search(norm, parts[i][0], parts[i][1]):
+                    acting = [*acting[:i], True, *acting[i + 1 :]]
 
     is_next = [False] * n
     is_pain = [False] * n
