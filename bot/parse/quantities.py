@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.parse.kinds import is_urgent
 from bot.parse.lexicon import first_chars, lexicon, words_alt
 from bot.parse.numerals import CN_NUM_CHARS, to_int, to_number
 from bot.parse.text import sentences
@@ -24,10 +25,8 @@ _QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千�
 _QTY_START_RE = re.compile(
     rf"[0-9零一二两三四五六七八九十百千万](?=[0-9零一二两三四五六七八九十百千万]{{0,9}}{first_chars(_prod['units'])})"
 )
-# A product written right before (除颤仪两台) or right after (3台呼吸机) the count.
+# A product written right before the count (除颤仪两台); one after it (3台呼吸机) is read by _product_after.
 _PRODUCT_BEFORE_RE = re.compile(rf"(?:{_PRODUCT})$")
-_PRODUCT_AFTER_RE = re.compile(rf"(?:新的|的)?({_PRODUCT})")
-_GENERIC_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fff]{{1,5}}?[{''.join(_prod['generic_endings'])}])")
 _NOT_PRODUCTS = set(_prod["not_products"])
 _GENERIC_ENDINGS = set(_prod["generic_endings"])
 _CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
@@ -56,6 +55,9 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
     """
     items: list[tuple[int, dict[str, object]]] = []
     pos = 0  # what _QTY_UNIT_RE.finditer(norm) finds, tried only where a count can start
+    prev_end = 0  # the end of the count before, which a product name never reaches across
+    taken = -1  # the end of the product read after the count before ("两台输液泵三台注射泵")
+    seen: set[tuple[str, int, str]] = set()
     while (start := _QTY_START_RE.search(norm, pos)) is not None:
         m = _QTY_UNIT_RE.match(norm, start.start())
         if m is None:
@@ -66,42 +68,51 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
         qty = to_int(qty_text)
         if not qty:
             continue
-        floor = max((e for _, e in names if e <= s), default=0)
-        noun = _noun_before(norm, s, floor)
-        before = _PRODUCT_BEFORE_RE.search(norm, max(0, s - 12), s)
-        generic_before = None if before else _generic_before(norm, s)
+        floor = max(prev_end, max((e for _, e in names if e <= s), default=0))
+        prev_end = pos
+        if taken == s:  # what stands before this count is the product of the one before
+            noun = before = generic_before = None
+        else:
+            noun = _noun_before(norm, s, floor)
+            before = _PRODUCT_BEFORE_RE.search(norm, max(floor, s - 12), s)
+            generic_before = None if before else _generic_before(norm, s)
         if generic_before and noun and len(noun) > len(generic_before) and noun.endswith(generic_before):
             generic_before = noun  # 高流量氧疗仪, 一次性针灸针: the whole name back to a verb or a name
         if before:
             product = before.group(0)
-            if noun and len(noun) > len(product) and noun.endswith(product) and product in _QUALIFIED_HEADS:
-                product = noun  # 血球试剂, IABP导管: a listed word with a qualifier in front
+            if noun and len(noun) > len(product) and noun.endswith(product):
+                # 血球试剂, IABP导管, 蓝光治疗仪: a listed word with a qualifier in front
+                qualifier = _qualifier(noun[: -len(product)], 1 if product in _QUALIFIED_HEADS else 2)
+                product = (qualifier or "") + product
         elif generic_before:
             product = generic_before
-        elif noun and (
-            (items and norm[s - len(noun) - 1 : s - len(noun)] in _LIST_SEP)
-            or norm[s - len(noun) - 1 : s - len(noun)] in _NEED_BEFORE
+        elif (
+            noun
+            and _is_goods(noun)
+            and (
+                (items and norm[s - len(noun) - 1 : s - len(noun)] in _LIST_SEP)
+                or norm[s - len(noun) - 1 : s - len(noun)] in _NEED_BEFORE
+                or _alone_when_urgent(norm, s - len(noun), pos, floor, noun)
+            )
         ):
-            product = noun  # "血压计8台、体重秤2台", "急需透析液80桶": an unlisted product, listed or needed
+            # "血压计8台、体重秤2台", "急需透析液80桶", "紧急 氧气湿化瓶五十个": an unlisted product,
+            # listed, needed, or standing alone with its count in an urgent message
+            product = noun
+        elif after := _product_after(norm, pos, _next_name(names, pos)):
+            product, taken = after  # 3台呼吸机, 两台电针仪, 一台CT模拟定位机, 40盒糖化试剂
+        elif (longer := _LATIN_AFTER_RE.match(norm, pos)) and longer.group(1).upper() not in _BRANDS:
+            product, taken = longer.group(1), longer.end()  # 3台OCT
+        elif needed := _needed_after(norm, s, pos, unit, _next_name(names, pos)):
+            product, taken = needed  # 急要一台电动止血带: an unlisted word after a need verb and a count of goods
+        elif _CJK_RE.match(norm, pos) and not _ORPHAN_OK_AFTER_RE.match(norm, pos):
+            continue  # "两台试用机": counts something that is not a product
         else:
-            after = _PRODUCT_AFTER_RE.match(norm, pos) or _generic_after(norm, pos)
-            if after:
-                product = after.group(1)
-                longer = _NAMED_AFTER_RE.match(norm, pos)
-                if longer and len(longer.group(1)) > len(product):
-                    product = longer.group(1)
-            elif (longer := _NAMED_AFTER_RE.match(norm, pos) or _LATIN_AFTER_RE.match(norm, pos)) and longer.group(
-                1
-            ).upper() not in _BRANDS:
-                product = longer.group(1)  # 40盒糖化试剂, 3台OCT
-            elif _CJK_RE.match(norm, pos) and not _ORPHAN_OK_AFTER_RE.match(norm, pos):
-                continue  # "两台试用机": counts something that is not a product
-            else:
-                product = _orphan_product(norm, m, names)
-                if product is None:
-                    continue
-                if any(i["product"] == product and i["quantity"] == qty and i["unit"] == unit for _, i in items):
-                    continue  # "监护仪坏了两台，急调两台过来": the same two, said again
+            product = _orphan_product(norm, m, names)
+            if product is None:
+                continue
+        if (product, qty, unit) in seen:
+            continue  # "科里两台呼吸机坏了，急需借两台呼吸机", "监护仪坏了两台，急调两台过来": the same, said again
+        seen.add((product, qty, unit))
         items.append((s, {"product": product, "quantity": qty, "unit": unit}))
     return items
 
@@ -116,20 +127,165 @@ _NEED_BEFORE = frozenset("要需缺借调买订购补添配换")  # the verb rig
 _QUALIFIED_HEADS = frozenset(["试剂", "试纸", "导管", "探头", "耗材", "配件", "电极片", "套件"])
 _APPROX = frozenset(["大概", "大约", "差不多", "估计", "预计", "一共", "总共", "总计", "合计", "左右"])
 _BRANDS = frozenset(b.upper() for b in lexicon().brands)
-# after a count: up to six characters ending in a listed product (40盒糖化试剂 → 糖化试剂)
-_NAMED_AFTER_RE = re.compile(rf"(?:新的|的)?([\u4e00-\u9fffA-Za-z]{{1,6}}?(?:{_HEAD}))")
 _LATIN_AFTER_RE = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,11})(?![A-Za-z0-9])")
+_COUNT_CHARS = frozenset("0123456789" + CN_NUM_CHARS)
+_UNIT_CHARS = frozenset(u for u in _prod["units"] if len(u) == 1)
+# Listed words (modifiers and heads), which may hold a stop character (医用, 急救, 有创, 加温毯).
+_LISTED_RE = re.compile(words_alt([*_prod["heads"], *_prod["modifiers"]], latin_whole=True))
+_HEADS = frozenset(_prod["heads"])
+# The characters that end a written product name, and the words they start that are no name's end.
+_NAME_ENDINGS = _GENERIC_ENDINGS | frozenset(_prod["name_endings"])
+_NOT_HEAD_WORDS = frozenset(_prod["not_head_words"])
+_NOT_GOODS_ENDINGS = frozenset(_prod["not_goods_endings"])
+# What a product name never runs across: punctuation, 的, connectives (血球仪和一台尿液分析仪), 了.
+_NAME_BREAK = frozenset("、,，。;；:：!！?？ \t\n()（）【】[]<>《》\"'“”/~-的和及与跟或了")
+# A qualifier in front of a listed word (蓝光治疗仪) is cut after one of these: places, times, people
+# and adverbs are no part of a product's name (科里呼吸机, 今天监护仪, 病房监护仪).
+_QUALIFIER_CUT = frozenset(
+    "里前后边旁底天日月年周今明昨晚早午现目这那此该其每各些们我你他她它咱您科院室房区楼层处号时候第批"
+    "剩只还都也就再很太最更另同所想租"
+)
+# … and after one of these words: 新增呼吸机 → 呼吸机, 更新监护仪 → 监护仪, 马上监护仪 → 监护仪
+_QUALIFIER_CUT_RE = re.compile(
+    r"更新|新增|全新|新购|新进|新上|淘汰|报废|维修|修理|置换|引进|准备|计划|打算|考虑|升级|安装|马上|线上|线下|门诊|急诊"
+    r"|[几\d零一二两三四五六七八九十百]+(?:" + "|".join(sorted(_UNIT_CHARS)) + ")"  # 那几条 (胃镜), 两台 (监护仪)
+)
+# A specification between a count and the product is no part of its name: 一台64排CT, 两台1.5T核磁
+_SPEC_RE = re.compile(
+    r"\d{1,4}(?:\.\d{1,2})?(?:排|层|导|道|通道|[Tt](?![A-Za-z]))?|[零一二两三四五六七八九十百]{1,4}(?:排|层|导|道|通道)"
+)
+_NEW_PREFIX_RE = re.compile(r"(?:左右|以上)?(?:新的|的)?")
+# The verb right before a count of goods (急要一台…, 需要两瓶…, 申请换两台…)
+_NEED_VERBS = frozenset("要需缺借调买订购补添配换加上")
+# Units that count goods (not 个/份/张/件, which as often count people, papers and events)
+_GOODS_UNITS = frozenset("台套支盒箱条瓶包袋只片根卷桶把副具辆")
+_ALONE_BEFORE = frozenset(" \t\n,，:：;；!！。急")
+# The first character of a word that is no product's name (两台带打印功能的, 两个给…)
+_FREE_WORD_LEAD = frozenset(_NOT_PRODUCT_START | set("带拿放做让帮说讲提到这那"))
+
+
+def _counts_at(norm: str, i: int) -> bool:
+    """Whether a count ("两台", "20盒") ends at i."""
+    return i >= 2 and norm[i - 1] in _UNIT_CHARS and norm[i - 2] in _COUNT_CHARS
 
 
 def _noun_before(norm: str, s: int, floor: int, shortest: int = 2) -> str | None:
-    """The run of characters right before a count (or a product), back to a stop character, a name or a digit."""
+    """The run of characters right before a count (or a product), back to a stop character, a name or a count.
+
+    A listed word holding a stop character (医用, 急救) is crossed: 急需医用酒精 → 医用酒精.
+    """
+    lo = max(floor, s - 10)
     i = s
-    while i > max(floor, s - 10) and norm[i - 1] not in _NOUN_STOP and not norm[i - 1].isdigit():
-        i -= 1
+    while True:
+        while i > lo and norm[i - 1] not in _NOUN_STOP and not norm[i - 1].isdigit() and not _counts_at(norm, i):
+            i -= 1
+        if i <= lo or norm[i - 1] not in _NOUN_STOP:
+            break
+        for k in range(max(lo, i - 6), i):
+            listed = _LISTED_RE.match(norm, k, s)
+            if listed is not None and listed.end() >= i:
+                i = k
+                break
+        else:
+            break
     word = norm[i:s]
     if len(word) < shortest or word in _NOT_PRODUCTS or word in _APPROX or not (_CJK_RE.search(word) or word.isascii()):
         return None
     return word
+
+
+def _qualifier(prefix: str, shortest: int) -> str | None:
+    """What of the characters in front of a listed word belongs to its name: 蓝光 (治疗仪), not 科里 (呼吸机)."""
+    cut = max((m.end() for m in _QUALIFIER_CUT_RE.finditer(prefix)), default=0)
+    j = len(prefix)
+    while j > cut and prefix[j - 1] not in _QUALIFIER_CUT:
+        j -= 1
+    qualifier = prefix[j:]
+    if spec := _SPEC_RE.match(qualifier):
+        qualifier = qualifier[spec.end() :]  # 十二导 (心电图机)
+    return qualifier if len(qualifier) >= shortest else None
+
+
+def _next_name(names: Sequence[tuple[int, int]], pos: int) -> int:
+    """Where the next customer, department or contact starts: a product name stops there."""
+    return min((b for b, _ in names if b >= pos), default=1 << 30)
+
+
+def _scan_name(norm: str, i: int, limit: int, *, first_free: bool) -> tuple[int, int]:
+    """(end of the longest product name from i, end of the word from i).
+
+    A name ends in a listed head or an ending character (仪 机 包 带 …); the word runs on to a
+    stop character, a count, a name (unless a listed word goes on) or 12 characters.
+    `first_free`: a stop character may start the word (两台加湿器).
+    """
+    n = min(len(norm), i + 12)
+    j, best = i, i
+    while j < n:
+        listed = _LISTED_RE.match(norm, j, n)  # a listed word goes on over a name (医用外科口罩, not 外科)
+        if listed is not None:
+            j = listed.end()
+            if listed.group(0) in _HEADS:
+                best = j
+            continue
+        if j >= limit:
+            break
+        ch = norm[j]
+        if ch in _NAME_BREAK or ch.isdigit() or (ch in _COUNT_CHARS and _QTY_UNIT_RE.match(norm, j)):
+            break
+        if ch in _NOUN_STOP and not (first_free and j == i):
+            break
+        if not (_CJK_RE.match(ch) or ch.isascii() and ch.isalpha()):
+            break
+        j += 1
+        if ch in _NAME_ENDINGS and norm[j - 1 : j + 1] not in _NOT_HEAD_WORDS:
+            best = j
+    return best, j
+
+
+def _is_goods(word: str) -> bool:
+    return (
+        len(word) >= 2
+        and word[-1] not in _NOT_GOODS_ENDINGS
+        and not any(word.endswith(w) for w in _NOT_PRODUCTS)
+        and _CJK_RE.search(word) is not None
+    )
+
+
+def _product_after(norm: str, pos: int, limit: int) -> tuple[str, int] | None:
+    """The product named right after a count, and its end: 3台呼吸机, 两台电针仪, 一台CT模拟定位机.
+
+    Not 两台试用机, 三个人.
+    """
+    i = _NEW_PREFIX_RE.match(norm, pos).end()  # type: ignore[union-attr]
+    if (spec := _SPEC_RE.match(norm, i)) and not _QTY_UNIT_RE.match(norm, i):
+        i = spec.end()
+    best, _ = _scan_name(norm, i, limit, first_free=True)
+    word = norm[i:best]
+    if len(word) < 2 or any(word.endswith(w) for w in _NOT_PRODUCTS):
+        return None
+    return word, best
+
+
+def _needed_after(norm: str, s: int, pos: int, unit: str, limit: int) -> tuple[str, int] | None:
+    """An unlisted word after a need verb and a count of goods: 急要一台电动止血带, 需要两瓶碘伏."""
+    if s == 0 or norm[s - 1] not in _NEED_VERBS or unit not in _GOODS_UNITS:
+        return None
+    if _ORPHAN_OK_AFTER_RE.match(norm, pos) or _NOT_GOODS_AFTER_RE.match(norm, pos):
+        return None
+    _, end = _scan_name(norm, pos, limit, first_free=False)
+    word = norm[pos:end]
+    return (word, end) if _is_goods(word) and word[0] not in _FREE_WORD_LEAD else None
+
+
+def _alone_when_urgent(norm: str, start: int, end: int, floor: int, noun: str) -> bool:
+    """A product and its count standing alone in an urgent message: "王家镇卫生院 紧急 氧气湿化瓶五十个 …"."""
+    if not (start == 0 or start == floor or norm[start - 1] in _ALONE_BEFORE):
+        return False
+    if end < len(norm) and _CJK_RE.match(norm, end) and not _ORPHAN_OK_AFTER_RE.match(norm, end):
+        return False
+    if not _is_goods(noun) or any(ch in _QUALIFIER_CUT for ch in noun):
+        return False
+    return is_urgent(norm)  # the kind rules' reading of urgency: then goods standing alone are wanted
 
 
 def mentions_product(norm: str) -> bool:
@@ -149,12 +305,6 @@ def _generic_before(norm: str, pos: int) -> str | None:
     return best
 
 
-def _generic_after(norm: str, pos: int) -> re.Match[str] | None:
-    """An unlisted device word right after a count: "两台洗消机"."""
-    m = _GENERIC_AFTER_RE.match(norm, pos)
-    return m if m and m.group(1) not in _NOT_PRODUCTS else None
-
-
 def _orphan_product(norm: str, m: re.Match[str], names: Sequence[tuple[int, int]] = ()) -> str | None:
     if _NOT_GOODS_AFTER_RE.match(norm, m.end()):
         return None
@@ -168,9 +318,11 @@ def _orphan_product(norm: str, m: re.Match[str], names: Sequence[tuple[int, int]
             if products:
                 last = products[-1]
                 floor = max([lo, *(e for _, e in names if e <= last.start())])
-                qualified = last.group(0) in _QUALIFIED_HEADS
-                qualifier = _noun_before(norm, last.start(), floor, shortest=1) if qualified else None
-                return (qualifier or "") + last.group(0) if qualifier else last.group(0)  # 尿试纸
+                product = last.group(0)
+                noun = _noun_before(norm, last.start(), floor, shortest=1)
+                qualifier = _qualifier(noun, 1 if product in _QUALIFIED_HEADS else 2) if noun else None
+                end, _ = _scan_name(norm, last.end(), m.start(), first_free=False)
+                return (qualifier or "") + norm[last.start() : end]  # 尿试纸, 血气试剂包
             return _generic_word_in(norm, lo, clause_start)
     return None
 
