@@ -46,6 +46,10 @@ def field(text: str, name: str) -> object:
         ("周会几点开？我还在妇幼没回来", "妇幼"),
         ("罗氏在妇幼检验科投放了一台化学发光", "妇幼"),
         ("南湖妇幼的李主任说胎监不够", "南湖妇幼"),
+        ("去了福寿园养老院，见了柯院长", "福寿园养老院"),
+        ("尽快安排：市二医ICU的管路快用完了", "市二医"),
+        ("市人医医学装备部的官副主任今天约我过去", "市人医"),
+        ("明天去市中医医院设备科", "市中医医院"),
     ],
 )
 def test_customers(text: str, want: str) -> None:
@@ -216,3 +220,30 @@ def test_more_brands(text: str, brand: str) -> None:
 def test_an_unnamed_company_is_competitor_news_with_no_brand(text: str) -> None:
     assert field(text, "kind") == "competitor"
     assert field(text, "brand") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("见了市人医眼科庞主任，聊了十分钟", "庞主任"),
+        ("今天见到了市中医院分管设备的副院长蒙院长", "蒙院长"),
+        (
+            "去石门乡卫生院找韦院长，韦院长请假了不在，跟公卫科的蓝医生聊了聊",
+            "蓝医生",
+        ),  # who was away is not the contact
+        ("市一院王主任说李医生出差了，下周再约", "王主任"),
+    ],
+)
+def test_contacts_of_less_common_surnames_and_who_was_away(text: str, want: str) -> None:
+    assert field(text, "contact") == want
+
+
+def test_an_unlisted_competitor_with_what_of_theirs_before_the_customer() -> None:
+    assert (
+        field("斯泰瑞的低温等离子在市中医院中标了，下个月装机", "kind"),
+        field("斯泰瑞的低温等离子在市中医院中标了", "brand"),
+    ) == (
+        "competitor",
+        "斯泰瑞",
+    )
+    assert field("我们的样机在市一院装好了", "brand") is None

@@ -270,6 +270,10 @@ def test_pain_points_from_what_the_customer_said(text: str, pain: str) -> None:
         ("市一院心内科王主任说病房的监护仪陆续过保了，配件等半个月都到不了", "配件等半个月都到不了"),
         ("呼吸科李主任说睡眠监测只有一台，预约排到一个月后，想再加两台", "预约排到一个月后"),
         ("妇保院设备科许科长说预算批下来了，给产房配胎监，让我下周提交报价", "给产房配胎监"),
+        ("民营血透中心的常院长说透析器都是威高的，价格还行但是供货不稳定", "供货不稳定"),
+        ("市人医急诊科许主任说血气要送检验科，出结果要40分钟", "出结果要40分钟"),
+        ("市中医院供应室梁护士长说，灭菌器一个循环太久，腔镜器械周转不过来", "周转不过来"),
+        ("县医院口腔科的骆护士长说器械是科里自己消毒，院感检查被扣分了", "院感检查被扣分了"),
         # not the customer's pain: how our visit went, a department's name
         ("去了市一院ICU，主任不在，跟护士聊了几句，说输液泵老是报警", "输液泵老是报警"),
         ("拜访县医院，科里太忙没人接待，跟小护士聊了两句，说输液泵不够用", "输液泵不够用"),
@@ -685,3 +689,21 @@ def test_the_leave_is_the_day_told_with_it_and_the_cover_however_named(
 def test_something_due_before_a_coming_day_is_the_next_step(text: str, step: str, due: str) -> None:
     result = parse(text, at("2026-12-14", 18))
     assert step in result["next_action"] and result["due"] == due
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("有谁知道费森尤斯在青溪县医院的投放是几年期的？", "other"),  # a question to the group
+        ("青溪县医院那批急调的透析器发出去了吗？仓库回个话", "other"),  # an old urgent order asked after
+        ("今天18:30前复盘发群里，没完成的写清原因和补救", "other"),  # a leader's reminder
+        ("今日复盘：拜访3家，全部完成", "review"),
+    ],
+)
+def test_questions_reminders_and_old_orders_are_other(text: str, kind: str) -> None:
+    assert parse(text, at("2026-12-03", 17))["kind"] == kind
+
+
+def test_a_review_template_whose_target_line_says_done() -> None:
+    result = parse("今日总结\n拜访：3家\n送样：1家\n目标：完成", at("2026-12-03", 18))
+    assert (result["kind"], result["target_met"]) == ("review", True)

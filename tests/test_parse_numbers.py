@@ -250,3 +250,8 @@ def test_counts_of_other_things_are_not_items() -> None:
 def test_a_vague_count_before_a_named_product_is_no_part_of_its_name() -> None:
     items = parse("省二院内镜中心那几条胃镜用了十年，图像发糊，今年要换4条", NOW)["items"]
     assert items == [{"product": "胃镜", "quantity": 4, "unit": "条"}]
+
+
+def test_a_name_ending_in_a_container_or_handle() -> None:
+    items = parse("市人医放射科今晚要200套高压注射器针筒，库存用光了", NOW)["items"]
+    assert items == [{"product": "高压注射器针筒", "quantity": 200, "unit": "套"}]

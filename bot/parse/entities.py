@@ -181,6 +181,9 @@ _NOT_CONTACTS = set(_people["not_contacts"])
 _NOT_SURNAME_AFTER: dict[str, str] = dict(_people.get("not_surname_after") or {})
 
 
+_AWAY_RE = re.compile(r"[^,，。;；!！?？\s]{0,3}?(?:不在|出差|休假|请假|外出|没空|上台)")
+
+
 @dataclass(slots=True)
 class Contact:
     start: int
@@ -208,6 +211,10 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
         out.append(Contact(s, e, raw[s:e], title))
     if len(out) > 1:  # "跟王经理一起去…见林书记": who goes with us is not the customer's contact
         out = [c for c in out if not (c.start and norm[c.start - 1] in _WITH and _TOGETHER_RE.match(norm, c.end))]
+    if len(out) > 1:  # "找韦院长，韦院长请假了不在，跟蓝医生聊了聊": who was away is not who we spoke to
+        away = {c.text for c in out if _AWAY_RE.match(norm, c.end)}
+        if away and any(c.text not in away for c in out):
+            out = [c for c in out if c.text not in away]
     return out
 
 
@@ -268,7 +275,8 @@ def find_brands(raw: str, norm: str) -> list[Found]:
 
 _UNKNOWN_BRAND_RE = re.compile(
     r"(?:听说|据说|有同行说|同行说|有人说)?(?P<brand>[A-Za-z][A-Za-z0-9]{1,15}|[\u4e00-\u9fff]{2,4}?)"
-    r"(?:的人|的销售|公司|医疗)?(?:最近|近期|这几天|这段时间|正在|又|也|已经|一直)?(?:在|给)"
+    # "斯泰瑞的低温等离子在市中医院中标了": what of theirs may stand between the name and 在
+    r"(?:的人|的销售|公司|医疗|的[A-Za-z0-9\u4e00-\u9fff]{1,8}?)?(?:最近|近期|这几天|这段时间|正在|又|也|已经|一直)?(?:在|给)"
 )
 _NOT_BRANDS = {
     "我们",

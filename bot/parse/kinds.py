@@ -121,9 +121,9 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         or _someone_elses(norm, leave)
     ):
         return "leave"
-    if _REVIEW_RE.search(norm) or (
-        not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm) is not None
-    ):
+    if (
+        _REVIEW_RE.search(norm) or (not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm))
+    ) and not _REMINDS_RE.search(norm):
         return "review"
     if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
         return "urgent"
@@ -132,11 +132,11 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "itinerary"
     if (
         (sig.has_brand or sig.has_competitor_word)
-        and not (sig.has_customer or sig.has_contact or sig.has_template)
+        and (not (sig.has_customer or sig.has_contact or sig.has_template) or _ASKS_OPENLY_RE.match(norm))
         and _QUESTION_RE.search(norm)
         and not _VISIT_STRONG_RE.search(norm)
     ):
-        return "other"  # "迈瑞降价了吗？": a question to colleagues, no news of a customer
+        return "other"  # "迈瑞降价了吗？", "有谁知道费森尤斯在县医院的投放是几年期的？": a question to colleagues
     if sig.brand_first and not sig.has_contact and not sig.has_template:
         return "competitor"  # "据客户反馈：迈瑞在…": news that opens with the competitor, whoever passed it on
     if (
@@ -182,6 +182,10 @@ def says_no_visit(text: str) -> bool:
     return NO_VISIT_RE.search(text) is not None or _IN_OFFICE_RE.search(text) is not None
 
 
+# A message that opens by asking the group ("有谁知道…", "请问…"), whatever it names
+_ASKS_OPENLY_RE = re.compile(r"(?:有谁|谁|请问|大家|各位)(?:知道|了解|清楚|听说)")
+# A leader's reminder to do the review ("18:30前复盘发群里，没完成的写清原因"), not a review
+_REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|提醒|各位|大家(?:记得|按时|准时)")
 _ASKS_US_RE = re.compile(r"[让叫请要]我|要求我|让咱们")
 # Cues that are visit words only when someone or somewhere is named: "昨天有重点客户反馈的准备一下"
 # (a leader's reminder) reports no visit
