@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dispatch import Context, Handler, Reply
+from bot.parse.kinds import acknowledges
 from bot.wecom.inbound import Message
 
 
@@ -13,7 +14,8 @@ def _text(msg: Message, ctx: Context) -> Any:
 
 
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
-    return ctx.reply("hint.md.j2", empty=not (msg.text or "").strip())
+    text = (msg.text or "").strip()
+    return ctx.reply("hint.md.j2", empty=not text, ack=bool(text) and acknowledges(text))
 
 
 HANDLERS = [Handler("fallback.hint", _text, _hint, group=100)]

@@ -4,6 +4,10 @@ A member has one review a day: a later review message the same day (the reason o
 remedy the bot asked for, "原因：…\n补救：…", or a corrected verdict) completes that
 day's review instead of adding a second one. The morning after, a message giving only a
 reason and a remedy completes the last review that missed its target without them.
+
+When a review misses its target without saying why or how to make up, the bot asks; for
+the next REVIEW_ANSWER_MINUTES a plain reply ("黄主任临时去开会了，没见着", "明天上午再去") is
+that answer, read as the rest of the review, as an unlabelled answer to a visit's question is.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy import select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Review
+from bot.parse import parse
+from bot.parse.kinds import acknowledges
 from bot.wecom.inbound import Message
 
 _FIELDS = ("target_met", "reason", "remedy")
@@ -89,4 +95,48 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None)
 
 
-HANDLERS = [Handler("review.record", _is_review, _record, group=20)]
+REVIEW_ANSWER_MINUTES = 30
+# A review that missed its target, read on: what follows is why, then how to make up
+_MISSED = "复盘：今天目标没完成，"
+
+
+def _review_answer(msg: Message, ctx: Context) -> Any:
+    """A plain reply, soon after a review that missed its target and lacks why or how to make up:
+    (review row, its fields read from the reply); None otherwise."""
+    p = ctx.parsed
+    text = (msg.text or "").strip()
+    if p is None or p.get("kind") != "other" or not text or acknowledges(text):
+        return None
+    row = ctx.read.first(
+        Review, ["id", *_FIELDS, "raw_text", "posted_at"], member=msg.sender, review_date=ctx.now.date()
+    )
+    if row is None:
+        return None
+    review_id, met, reason, remedy, raw_text, posted_at = row
+    if met is not False or (reason and remedy):
+        return None
+    if ctx.now - posted_at.astimezone(ctx.now.tzinfo) > timedelta(minutes=REVIEW_ANSWER_MINUTES):
+        return None
+    read_on = parse(_MISSED + text, ctx.now, msg.sender, ctx.calendar)
+    later = {"target_met": False, "reason": read_on.get("reason"), "remedy": read_on.get("remedy")}
+    if reason:  # only the remedy was asked for: the whole reply is how to make up
+        later["reason"], later["remedy"] = None, read_on.get("remedy") or text
+    elif remedy and not later["reason"]:
+        later["reason"] = text
+    if not (later["reason"] or later["remedy"]):
+        return None
+    return review_id, {"target_met": met, "reason": reason, "remedy": remedy}, raw_text, later
+
+
+def _file_answer(msg: Message, found: Any, ctx: Context) -> Reply:
+    review_id, earlier, raw_text, later = found
+    review = merge_review(earlier, later)
+    text = msg.text or ""
+    ctx.records.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
+    return ctx.reply("review_ack.md.j2", review=review, amended=True)
+
+
+HANDLERS = [
+    Handler("review.record", _is_review, _record, group=20),
+    Handler("review.answer", _review_answer, _file_answer, group=25),
+]

@@ -349,10 +349,12 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     said = stated_role(text) if answers else None
     if said:  # "周护士长是使用者，下周二送样机": the rep corrects the role read from her title too
         answers["decision_role"] = said
-    if kind == "competitor":
+    if kind == "competitor" and not no_competitor(text):
         # "听说迈瑞这周在…搞免费试用": news, which may tell the competitor of the visit asked about,
-        # never its need or next step; news that answers nothing is filed as news
-        answers = {k: v for k, v in answers.items() if k == "competitor"}
+        # never its need or next step from the news itself ("迈瑞在她们那送试剂，下周二带样机去"
+        # still gives our next step); news that answers nothing is filed as news
+        news = [w for w in (parsed.get("brand"), parsed.get("activity")) if w]
+        answers = {k: v for k, v in answers.items() if k == "competitor" or not any(w in v for w in news)}
     return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
 
 

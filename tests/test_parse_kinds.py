@@ -698,6 +698,10 @@ def test_something_due_before_a_coming_day_is_the_next_step(text: str, step: str
         ("青溪县医院那批急调的透析器发出去了吗？仓库回个话", "other"),  # an old urgent order asked after
         ("今天18:30前复盘发群里，没完成的写清原因和补救", "other"),  # a leader's reminder
         ("今日复盘：拜访3家，全部完成", "review"),
+        ("大家今天的拜访记录记得19点前补全，缺项的抓紧", "other"),
+        ("明天下午周例会，华南的数据我来讲，大家复盘别拖", "other"),
+        ("提醒一下：请假、调休一定提前在群里报", "other"),
+        ("大家好，我明天请假，记得找小王", "leave"),  # the writer's own news
     ],
 )
 def test_questions_reminders_and_old_orders_are_other(text: str, kind: str) -> None:

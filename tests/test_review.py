@@ -128,3 +128,25 @@ def test_the_morning_after_the_reason_completes_yesterdays_review(team: Bot) -> 
     say(team, "今日复盘：目标达成")
     first, second = team.rows(Review)
     assert first.reason == "王主任出差" and second.target_met is True and second.review_date == date(2026, 11, 26)
+
+
+@both_backends
+def test_plain_replies_right_after_a_missed_target_are_its_reason_and_remedy(team: Bot) -> None:
+    say(team, "复盘：今天目标没完成")
+    team.clock.advance(minutes=2)
+    reply = say(team, "黄主任临时去开会了，没见着")
+    assert "原因：黄主任临时去开会了，没见着" in reply and "补救计划" in reply
+    team.clock.advance(minutes=1)
+    reply = say(team, "明天上午再去")
+    [review] = team.rows(Review)
+    assert (review.target_met, review.reason, review.remedy) == (False, "黄主任临时去开会了，没见着", "明天上午再去")
+    assert "补救：明天上午再去" in reply and "还请补上" not in reply
+
+
+def test_an_acknowledgement_or_a_late_reply_is_no_reason(team: Bot) -> None:
+    say(team, "复盘：今天目标没完成")
+    assert say(team, "好的").strip() == "👌"
+    team.clock.advance(minutes=40)
+    say(team, "黄主任临时去开会了")
+    [review] = team.rows(Review)
+    assert (review.reason, review.remedy) == (None, None)

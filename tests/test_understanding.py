@@ -550,8 +550,9 @@ def test_the_daily_review_is_filed(team: Bot) -> None:
 
 
 def test_small_talk_gets_a_hint_and_no_record(team: Bot) -> None:
-    reply = say(team, "好的收到")
+    reply = say(team, "今天天气真不错")
     assert "/帮助" in reply
+    assert say(team, "好的收到").strip() == "👌"  # an acknowledgement needs no hint
     assert team.rows(Visit) == [] and team.rows(Urgent) == []
 
 
@@ -706,7 +707,7 @@ def test_a_plan_made_from_a_dropped_cache_is_not_applied(team: Bot, monkeypatch:
         return planned
 
     monkeypatch.setattr(service, "_plan", plan_then_forget)
-    reply = say(team, "再去市一院设备科王主任，竞品是GE，月底前报价")
+    reply = say(team, "又去了市一院设备科王主任，竞品是GE，月底前报价")
     assert "市第一人民医院" in reply and "旧名字" not in reply
     assert team.rows(InboundMessage)[-1].reply == reply and len(team.rows(Visit)) == 2
 
@@ -749,3 +750,41 @@ def test_a_contact_keeps_the_role_of_the_latest_visit_whichever_process_filed_it
     [contact] = first.rows(Contact)
     assert contact.decision_role == "采购"
     assert [v.contact_id for v in first.rows(Visit)] == [contact.id] * 3
+
+
+def test_a_labelled_answer_whose_next_step_is_another_visit_completes_the_visit(team: Bot) -> None:
+    say(team, "上午去省人医设备科见了王主任，CT室那台机子老出故障")
+    team.clock.advance(minutes=5)
+    reply = say(team, "竞品：西门子；下一步：周四再去找王主任")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "西门子" and visit.next_action and "再去找王主任" in visit.next_action
+    assert visit.complete and "齐全" in reply
+
+
+@pytest.mark.parametrize(
+    ("answer", "step"),
+    [("没有竞品，下周一送样机过去", "送样机过去"), ("迈瑞在她们那送试剂，下周二带样机去", "带样机去")],
+)
+def test_an_answer_with_a_competitor_and_our_next_step_fills_both(team: Bot, answer: str, step: str) -> None:
+    say(team, "市一院手术室周护士长说电刀用了八年了，经常报警，想明年换一批")
+    team.clock.advance(minutes=10)
+    reply = say(team, answer)
+    [visit] = team.rows(Visit)
+    assert visit.competitor and visit.next_action and step in visit.next_action
+    assert "迈瑞" not in visit.next_action and visit.complete and "齐全" in reply
+
+
+def test_competitor_news_still_answers_only_the_competitor(team: Bot) -> None:
+    say(team, "市一院手术室周护士长说电刀用了八年了，经常报警，想明年换一批")
+    team.clock.advance(minutes=10)
+    say(team, "听说迈瑞这周在市一院搞免费试用")
+    [visit] = team.rows(Visit)
+    assert visit.competitor and "迈瑞" in visit.competitor and visit.next_action is None
+
+
+def test_a_role_given_as_an_answer_is_no_pain_point(team: Bot) -> None:
+    say(team, "下午去市一院院办见了孙主任，没有竞品，下周送产品目录过去")
+    team.clock.advance(minutes=5)
+    say(team, "孙主任算影响者")
+    [visit] = team.rows(Visit)
+    assert visit.decision_role == "影响者" and visit.pain_points is None

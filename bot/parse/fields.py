@@ -375,11 +375,17 @@ def no_competitor(text: str) -> str | None:
 
 
 def reports_a_visit(text: str) -> bool:
-    """Whether the text tells of a visit made (拜访, 见了, 去了…): a report of its own, not an answer."""
-    return _PAST_VISIT_RE.search(text) is not None or _VISIT_AGAIN_RE.search(text) is not None
+    """Whether the text tells of a visit made (拜访, 见了, 去了, 又去…): a report of its own, not an
+    answer; a visit still to come ("下一步：周四再去拜访王主任", "下周上门") is none."""
+    if _VISIT_AGAIN_RE.search(text) is not None:
+        return True
+    return any(
+        not _FUTURE_BEFORE_RE.search(text, max(0, m.start() - 4), m.start()) for m in _PAST_VISIT_RE.finditer(text)
+    )
 
 
-_VISIT_AGAIN_RE = re.compile(r"[再又](?:去|到|见|跑|访|拜访)|回访|走访|上门")
+_VISIT_AGAIN_RE = re.compile(r"又(?:去|到|见|跑|访|拜访)|(?:再(?:去|到|见|跑|访|拜访)|回访|走访|上门)了")
+_FUTURE_BEFORE_RE = re.compile(r"(?:再|要|准备|计划|打算|下次|将|会)[去到]?$")
 
 
 def has_visit_content(norm: str) -> bool:

@@ -1,9 +1,9 @@
 """What kind of message this is (parse-schema.md, "Kinds").
 
 Rules are tried in this order, the first that applies wins:
-leave (not 不请假, not a question about leave without a date) > review > urgent >
-itinerary (报备, or a message that opens with a coming day and a trip to a
-customer) > a question about a competitor naming no customer (other) > news that
+a reminder to the group that names no customer, contact or 我 (other) > leave (not 不请假, not a
+question about leave without a date) > review > urgent > itinerary (报备, or a message that
+opens with a coming day and a trip to a customer) > a question about a competitor naming no customer (other) > news that
 opens with a competitor's name (no contact named) > news under a 竞品： label that
 tells no visit > visit (strong cue) > competitor news (the move in the clause that
 names the competitor) > goods needed today or tomorrow (urgent) > itinerary (weak
@@ -42,6 +42,16 @@ _VISIT_STRONG_RE = _rx("visit_strong")
 _VISIT_WEAK_RE = _rx("visit_weak")
 _ACTIVITY_RE = _rx("competitor_activity")
 _QUESTION_RE = _rx("question")
+
+
+_ACK_RE = re.compile(
+    r"^\W*(?:好的?|好滴|好嘞|收到了?|嗯+|ok|OK|Ok|明白了?|知道了|了解|谢谢|多谢|辛苦了?|👌|👍|🙏)+\W*$"
+)
+
+
+def acknowledges(text: str) -> bool:
+    """Whether the text only acknowledges ("好的", "收到👌", "谢谢"): it answers and reports nothing."""
+    return _ACK_RE.match(text) is not None
 
 
 def asks(norm: str) -> bool:
@@ -114,6 +124,8 @@ def _someone_elses(norm: str, m: re.Match[str]) -> bool:
 
 
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
+    if not (sig.has_customer or sig.has_contact) and _GROUP_REMINDER_RE.search(norm) and not _ME_RE.search(norm):
+        return "other"  # "大家今天的拜访记录记得19点前补全": a leader's reminder to the group, no report
     leave = _LEAVE_RE.search(norm)
     if leave and not (
         _NO_LEAVE_RE.match(norm, max(0, leave.start() - 1))
@@ -185,7 +197,11 @@ def says_no_visit(text: str) -> bool:
 # A message that opens by asking the group ("有谁知道…", "请问…"), whatever it names
 _ASKS_OPENLY_RE = re.compile(r"(?:有谁|谁|请问|大家|各位)(?:知道|了解|清楚|听说)")
 # A leader's reminder to do the review ("18:30前复盘发群里，没完成的写清原因"), not a review
-_REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|提醒|各位|大家(?:记得|按时|准时)")
+_REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|别拖|提醒|各位|大家(?:记得|按时|准时)")
+_GROUP_REMINDER_RE = re.compile(
+    r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要)|^提醒(?:一下|大家|各位)?[:,，\s]"
+)
+_ME_RE = re.compile(r"我(?!们)")  # "大家好，我明天请假，记得找小王" is the writer's own news
 _ASKS_US_RE = re.compile(r"[让叫请要]我|要求我|让咱们")
 # Cues that are visit words only when someone or somewhere is named: "昨天有重点客户反馈的准备一下"
 # (a leader's reminder) reports no visit
