@@ -249,12 +249,14 @@ def first_visit(ctx: Context, customer_id: int) -> bool:
     return False
 
 
-def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any]) -> int:
-    """The contact's id (added when new), keeping the decision role the latest visit gave.
+def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any], stated: bool = False) -> int:
+    """The contact's id (added when new), keeping the decision role the rep last stated.
 
     Ids are remembered per process (a contact is never renamed or deleted); the role is not:
-    another process may have changed it since, so a visit that gives one writes it whenever
-    it differs from the stored one, which the database decides (nothing is written otherwise).
+    another process may have changed it since. A role the rep states (`stated`: "他是拍板的")
+    is written whenever it differs from the stored one; one read from a title only fills a
+    role not known yet, so it never overwrites what the rep said (the database decides both:
+    nothing is written otherwise).
     """
     db = ctx.records
     where = {"customer_id": customer_id, "name": parsed["contact"], "department": parsed.get("department")}
@@ -269,9 +271,17 @@ def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any]) -> int:
             ctx.after_commit(lambda: known.__setitem__(key, new_id))
             return new_id
         contact_id = known[key] = row[0]
-    if role:
+    if role and stated:
         db.update(Contact, contact_id, changed_only=True, decision_role=role)
+    elif role:
+        db.update_where(Contact, {"id": contact_id, "decision_role": None}, decision_role=role)
     return contact_id
+
+
+def known_role(ctx: Context, contact_id: int) -> str | None:
+    """The decision role on file for a contact (a read: planned handlers run again under the lock)."""
+    row = ctx.records.first(Contact, ["decision_role"], id=contact_id)
+    return row[0] if row else None
 
 
 # ----------------------------------------------------------------------------- answering a question
@@ -519,7 +529,11 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     if p.get("customer"):
         customer_id, customer_name, level, created = customer_for(ctx, p["customer"], text)
         first = created or first_visit(ctx, customer_id)
-    contact_id = contact_for(ctx, customer_id, p) if customer_id is not None and p.get("contact") else None
+    contact_id = contact_for(ctx, customer_id, p, bool(said)) if customer_id is not None and p.get("contact") else None
+    if contact_id is not None and not p.get("decision_role"):  # "又去见了钱科长": the role on file, not asked again
+        role = known_role(ctx, contact_id)
+        if role:
+            p = {**p, "decision_role": role, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     missing = list(p.get("missing") or [])
     ask = missing if customer_id is not None else ["customer", *missing]
     visit_id = db.insert(

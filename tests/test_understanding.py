@@ -788,3 +788,17 @@ def test_a_role_given_as_an_answer_is_no_pain_point(team: Bot) -> None:
     say(team, "孙主任算影响者")
     [visit] = team.rows(Visit)
     assert visit.decision_role == "影响者" and visit.pain_points is None
+
+
+def test_a_contacts_role_on_file_is_not_asked_again_nor_overwritten_by_a_title(team: Bot) -> None:
+    say(team, "县医院检验科钱科长让我们报个价，试剂价格偏高，竞品雷度")
+    team.clock.advance(minutes=5)
+    say(team, "钱科长是采购")
+    team.clock.advance(days=1)
+    reply = say(team, "今天又去县医院检验科见了钱科长，试剂价格还是偏高，竞品雷度，周五前回复他价格")
+    assert "决策链角色" not in reply and "（采购）" in reply
+    say(team, "市一院ICU拜访了黄主任，他是拍板的，呼吸机不够，竞品迈瑞，下周送方案")
+    team.clock.advance(days=1)
+    say(team, "又去了一趟市一院ICU，黄主任让我们先出个三台呼吸机的配置方案，竞品迈瑞，呼吸机不够")
+    roles = {c.name: c.decision_role for c in team.rows(Contact)}
+    assert roles == {"钱科长": "采购", "黄主任": "决策者"}
