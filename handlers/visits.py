@@ -49,6 +49,7 @@ _ITEM_LABELS: dict[str, tuple[str, ...]] = {
         resources.files("bot").joinpath("data/core_item_labels.yaml").read_text(encoding="utf-8")
     ).items()
 }
+_ROLE_LABEL_RE = re.compile(rf"(?:{'|'.join(_ITEM_LABELS['decision_role'])})\s*[:：]")
 
 
 # ----------------------------------------------------------------------------- pure decisions
@@ -529,7 +530,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     if p.get("customer"):
         customer_id, customer_name, level, created = customer_for(ctx, p["customer"], text)
         first = created or first_visit(ctx, customer_id)
-    contact_id = contact_for(ctx, customer_id, p, bool(said)) if customer_id is not None and p.get("contact") else None
+    stated = bool(said) or _ROLE_LABEL_RE.search(text) is not None  # "角色：决策者" is the rep's word too
+    contact_id = contact_for(ctx, customer_id, p, stated) if customer_id is not None and p.get("contact") else None
     if contact_id is not None and not p.get("decision_role"):  # "又去见了钱科长": the role on file, not asked again
         role = known_role(ctx, contact_id)
         if role:

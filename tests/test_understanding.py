@@ -736,7 +736,7 @@ def test_a_visit_whose_commit_failed_is_filed_once_when_wecom_retries(team: Bot)
 
 
 @both_backends
-def test_a_contact_keeps_the_role_of_the_latest_visit_whichever_process_filed_it(
+def test_a_contact_keeps_the_role_the_rep_last_stated_whichever_process_filed_it(
     make_bot: Callable[..., Bot],
 ) -> None:
     # Two bots on one database stand for two server processes, each with its own memory.
@@ -745,11 +745,15 @@ def test_a_contact_keeps_the_role_of_the_latest_visit_whichever_process_filed_it
     say(second, "今天拜访了市一院设备科王主任，角色：决策者，确认下周提交采购申请")
     [contact] = first.rows(Contact)
     assert contact.decision_role == "决策者"
-    # the first process still remembers 王主任 from its own visit; the latest visit's role wins all the same
-    say(first, "今天又拜访了市一院设备科王主任，确认下周提交采购申请")
+    # the first process still remembers 王主任 from its own visit; a role stated there wins all the same
+    say(first, "今天又拜访了市一院设备科王主任，他是技术把关的，确认下周提交采购申请")
     [contact] = first.rows(Contact)
-    assert contact.decision_role == "采购"
-    assert [v.contact_id for v in first.rows(Visit)] == [contact.id] * 3
+    assert contact.decision_role == "技术把关"
+    # a role read from the title again fills nothing the rep said
+    say(second, "今天又拜访了市一院设备科王主任，确认下周提交采购申请")
+    [contact] = first.rows(Contact)
+    assert contact.decision_role == "技术把关"
+    assert [v.contact_id for v in first.rows(Visit)] == [contact.id] * 4
 
 
 def test_a_labelled_answer_whose_next_step_is_another_visit_completes_the_visit(team: Bot) -> None:
