@@ -50,6 +50,7 @@ def field(text: str, name: str) -> object:
         ("尽快安排：市二医ICU的管路快用完了", "市二医"),
         ("市人医医学装备部的官副主任今天约我过去", "市人医"),
         ("明天去市中医医院设备科", "市中医医院"),
+        ("省人医院办的孙主任说没有竞品", "省人医"),  # 省人医 and its 院办, not a hospital 省人医院
     ],
 )
 def test_customers(text: str, want: str) -> None:
@@ -232,6 +233,7 @@ def test_an_unnamed_company_is_competitor_news_with_no_brand(text: str) -> None:
             "蓝医生",
         ),  # who was away is not the contact
         ("市一院王主任说李医生出差了，下周再约", "王主任"),
+        ("下午去省人医设备科找王主任，他去开会了不在，跟刘工聊了一会儿", "刘工"),
     ],
 )
 def test_contacts_of_less_common_surnames_and_who_was_away(text: str, want: str) -> None:

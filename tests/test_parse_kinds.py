@@ -711,3 +711,23 @@ def test_questions_reminders_and_old_orders_are_other(text: str, kind: str) -> N
 def test_a_review_template_whose_target_line_says_done() -> None:
     result = parse("今日总结\n拜访：3家\n送样：1家\n目标：完成", at("2026-12-03", 18))
     assert (result["kind"], result["target_met"]) == ("review", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("二院的拜访小结昨晚已经发给刘科长了", "other"),  # the summary spoken of, not a visit
+        ("拜访小结：市一院设备科王主任，想换监护仪", "visit"),  # the report's own header
+        ("今天替李娜去了趟县妇幼，陈护士长说胎心监护老误报，让我们下周一尽快把样机送过去", "visit"),  # not urgent
+        ("今天福寿养老院的单子没拿到", "other"),  # 拿到 is no trip
+        ("今天的目标都做完了", "review"),
+        ("县医院钱科长收到报价了，问我们能不能再降5个点", "visit"),  # a contact asking us
+    ],
+)
+def test_kinds_a_week_in_the_group_got_wrong(text: str, kind: str) -> None:
+    assert parse(text, at("2026-12-08", 17))["kind"] == kind
+
+
+def test_a_review_whose_target_line_says_done_before_more_text() -> None:
+    result = parse("复盘 目标：完成。南山医院ICU需求摸清了", at("2026-12-08", 18))
+    assert (result["kind"], result["target_met"]) == ("review", True)

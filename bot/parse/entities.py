@@ -80,6 +80,11 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
         if _ABBREVIATION_RE.match(norm, s):
             out.append(Found(s, e, raw[s:e]))
             continue
+        if norm.startswith("院办", e - 1) and (short := _ABBREVIATION_RE.match(norm, max(0, s - 3), e - 1)):
+            # "省人医院办", "市二医院办": a short name and its 院办, not a hospital "省人医院"
+            if short.end() == e - 1:
+                out.append(Found(short.start(), short.end(), raw[short.start() : short.end()]))
+                continue
         name = _NAME_BEFORE_RE.search(norm, max(0, s - _MAX_NAME), s) if s else None
         lo = name.start() if name else s
         chunk = norm[lo:s]
@@ -181,7 +186,9 @@ _NOT_CONTACTS = set(_people["not_contacts"])
 _NOT_SURNAME_AFTER: dict[str, str] = dict(_people.get("not_surname_after") or {})
 
 
-_AWAY_RE = re.compile(r"[^,，。;；!！?？\s]{0,3}?(?:不在|出差|休假|请假|外出|没空|上台)")
+_AWAY_RE = re.compile(
+    r"(?:[,，\s]?[他她])?[^,，。;；!！?？\s]{0,4}?(?:不在|出差|休假|请假|外出|没空|上台|开会|没见着|没见到|没碰到)"
+)
 
 
 @dataclass(slots=True)

@@ -60,10 +60,10 @@ def asks(norm: str) -> bool:
 
 
 # "今天拜访4家，都完成了": today's work done or not, with no customer named
-_DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标)")
+_DAY_DONE_RE = re.compile(r"(?:今天|今日).{0,40}?(?:完成|达成|达标|做完|搞定)")
 _NEED_RE = re.compile(r"要用|要(?!求)|需要|需|借|调")
 _DELIVER_RE = re.compile(r"送到|送过来|到位|到货|用")
-_GO_RE = re.compile(r"(?<![交寄发传送没])(?:去|跑|到|在|赴|前往|过去)(?![了过])")
+_GO_RE = re.compile(r"(?<![交寄发传送没拿收做办找见得])(?:去|跑|到|在|赴|前往|过去)(?![了过])")  # not 拿到, 收到 …
 _CLAUSE_END_RE = re.compile(r"[,，。;；!！?？\n]")
 _PLACE_RE = re.compile(r"医院|卫生院|诊所|客户|县里|乡里|镇上|乡镇|片区")
 _LEAD_RE = re.compile(r"^(?:报备[:：一下]*)?")
@@ -202,7 +202,7 @@ _GROUP_REMINDER_RE = re.compile(
     r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要)|^提醒(?:一下|大家|各位)?[:,，\s]"
 )
 _ME_RE = re.compile(r"我(?!们)")  # "大家好，我明天请假，记得找小王" is the writer's own news
-_ASKS_US_RE = re.compile(r"[让叫请要]我|要求我|让咱们")
+_ASKS_US_RE = re.compile(r"[让叫请要问]我|要求我|让咱们")
 # Cues that are visit words only when someone or somewhere is named: "昨天有重点客户反馈的准备一下"
 # (a leader's reminder) reports no visit
 _NOUN_LIKE_CUES = frozenset(("反馈", "确认", "表示", "反映"))
