@@ -80,7 +80,16 @@ _CORRECTS_RE = re.compile(r"说错了|写错了|打错了|更正|纠正|改一�
 
 
 def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
-    return _file_leave(msg, ctx, ctx.parsed or {})
+    p = ctx.parsed or {}
+    if p.get("handover") in _LEADER_TITLES:  # "急事找组长": the leader of the member's region, by name
+        me = ctx.member
+        leaders = [m.name for m in ctx.members() if m.role == "leader" and me is not None and m.region == me.region]
+        if len(leaders) == 1:
+            p = {**p, "handover": leaders[0]}
+    return _file_leave(msg, ctx, p)
+
+
+_LEADER_TITLES = frozenset(("组长", "领导", "主管", "经理"))
 
 
 def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:

@@ -101,3 +101,10 @@ def test_corrections_later_the_same_day_change_the_leave_and_its_cover(team: Bot
     team.clock.advance(hours=2)
     reply = say(team, "不对，是李娜")  # the cover, corrected
     assert [leave.handover for leave in team.rows(Leave)] == ["李娜"] and "李娜" in reply
+
+
+def test_a_cover_named_by_title_is_the_region_leader_and_a_place_is_no_cover(team: Bot) -> None:
+    say(team, "下周一请病假，腰扭了，急事找组长")
+    say(team, "明天下午请半天事假，去车管所处理点事", user="lina")
+    covers = {row.member: row.handover for row in team.rows(Leave)}
+    assert covers == {"zhangwei": "陈静", "lina": None}  # zhangwei is in 华东, led by 陈静

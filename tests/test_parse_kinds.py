@@ -670,6 +670,7 @@ def test_a_competitor_named_by_a_word_for_one_or_a_less_known_brand(text: str, c
         ("家里有事，明后两天请假，急事找我们组长老郑", "2026-12-04", "2026-12-05", "老郑"),
         ("今天发烧请个病假 县医院下午的会小陈帮我去一下", "2026-12-03", "2026-12-03", "小陈"),
         ("周五调休，客户那边找我们经理赵磊", "2026-12-04", "2026-12-04", "赵磊"),
+        ("下周一请病假，腰扭了，急事找组长", "2026-12-07", "2026-12-07", "组长"),
     ],
 )
 def test_the_leave_is_the_day_told_with_it_and_the_cover_however_named(
@@ -731,3 +732,53 @@ def test_kinds_a_week_in_the_group_got_wrong(text: str, kind: str) -> None:
 def test_a_review_whose_target_line_says_done_before_more_text() -> None:
     result = parse("复盘 目标：完成。南山医院ICU需求摸清了", at("2026-12-08", 18))
     assert (result["kind"], result["target_met"]) == ("review", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("下周三带样机去做演示，这是县医院ICU冯主任刚定的。他们现在的监护仪是宝莱特的，屏幕太小", "visit"),
+        ("明天去市一院设备科找王主任送资料", "itinerary"),
+        ("下周一去县医院，迈瑞也在跟这个项目", "itinerary"),
+        ("听市胸科医院的朋友说，GE的心脏彩超已经签下来了，下周进心内科", "competitor"),
+        ("有个不知名的小厂在开发区医院报了超低价的输液泵，一台不到三千", "competitor"),
+        ("谁说设备科难搞的😂 开发区医院器械科的马科长今天主动问我们有没有国产的除颤仪", "visit"),
+        ("今天见的是县医院信息科的吴工，现有的科曼监护仪接不了护理系统", "visit"),
+        ("铁路医院招标办郑主任透露，监护仪项目下个月挂网，参数是按迈瑞的写的", "visit"),
+    ],
+)
+def test_kinds_of_a_fifth_fresh_set(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-12", 17))["kind"] == kind
+
+
+def test_a_discount_is_the_activity_and_mid_month_a_date() -> None:
+    assert "全线八折" in parse("鱼跃在搞年底冲量，制氧机和雾化器全线八折", at("2026-11-12"))["activity"]
+    result = parse("市中医院设备科孙科长让我月中之前把我们的售后承诺整理一份给他", at("2026-11-02"))
+    assert result["due"] == "2026-11-15"
+    assert parse("县医院设备科孙科长让我月中之前把方案给他", at("2026-11-20"))["due"] == "2026-12-15"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "want"),
+    [
+        ("今天在南山镇卫生院见了王院长，想要一台国产的彩超。没提到别家。下周我把方案给他", "competitor", None),
+        (
+            "南山镇卫生院王院长回电：镇里的钱批下来了。让我们下周内把合同初稿拿过去。别的厂家暂时没来",
+            "competitor",
+            None,
+        ),
+        (
+            "青石镇卫生院：见了蒋院长。他们现在连一台十二导的心电图机都没有",
+            "pain_points",
+            "连一台十二导的心电图机都没有",
+        ),
+        ("市骨科医院麻醉科贺主任说，现在做老年人手术麻醉深度全凭经验", "pain_points", "麻醉深度全凭经验"),
+        ("安康医院采购中心的宋经理说他们12月底前要把ICU配齐监护仪，让我们周三前交报价", "next_action", "交报价"),
+        ("妇幼那边（市妇幼保健院）新生儿科的汤医生说暖箱坏了一台", "customer", "市妇幼保健院"),
+        ("今天陪王经理去了江北区人民医院，见了分管设备的曹院长", "contact", "曹院长"),
+        ("跟进检验科的试剂单子，今天没见到谢主任，科里的戴医生说主任去开会了", "contact", "戴医生"),
+    ],
+)
+def test_fields_of_a_fifth_fresh_set(text: str, field: str, want: str | None) -> None:
+    got = parse(text, at("2026-11-12", 17))[field]
+    assert got is None if want is None else (got is not None and want in got)

@@ -255,3 +255,19 @@ def test_a_vague_count_before_a_named_product_is_no_part_of_its_name() -> None:
 def test_a_name_ending_in_a_container_or_handle() -> None:
     items = parse("市人医放射科今晚要200套高压注射器针筒，库存用光了", NOW)["items"]
     assert items == [{"product": "高压注射器针筒", "quantity": 200, "unit": "套"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("院长想要一台国产的彩超", [("彩超", 1, "台")]),
+        ("科里想加两台便携彩超做床旁", [("便携彩超", 2, "台")]),
+        ("ICU呼吸机缺口大概6台，迈瑞和德尔格都在做工作", [("呼吸机", 6, "台")]),
+        ("科里缺口约三台", []),
+    ],
+)
+def test_words_between_a_count_and_its_product_or_before_an_estimate(
+    text: str, items: list[tuple[str, int, str]]
+) -> None:
+    got = [(i["product"], i["quantity"], i["unit"]) for i in parse(text, NOW)["items"]]
+    assert got == items

@@ -63,10 +63,17 @@ def find_customers(raw: str, norm: str) -> list[Found]:
         for f in _find_customers(raw, norm)
         if not _AROUND_RE.match(norm, f.end) and not _COUNTED_RE.search(norm, max(0, f.start - 3), f.start)
     ]
+    if (
+        len(out) > 1
+        and _BRACKETED_RE.match(norm, out[0].end, out[1].start)
+        and out[1].end - out[1].start > out[0].end - out[0].start
+    ):
+        out = out[1:]  # "妇幼那边（市妇幼保健院）": the full name the writer gave in brackets
     return out
 
 
 _AROUND_RE = re.compile(r"周边|附近|旁边|对面|周围|隔壁")
+_BRACKETED_RE = re.compile(r"(?:那边|这边|那里)?\s*[(（]\s*$")
 # "三家社区卫生服务中心", "好几个卫生院": several of a kind, not one customer
 _COUNTED_RE = re.compile(r"(?:[一二两三四五六七八九十几多\d]|好几)(?:家|个|所|些)$")
 
@@ -187,8 +194,11 @@ _NOT_SURNAME_AFTER: dict[str, str] = dict(_people.get("not_surname_after") or {}
 
 
 _AWAY_RE = re.compile(
-    r"(?:[,，\s]?[他她])?[^,，。;；!！?？\s]{0,4}?(?:不在|出差|休假|请假|外出|没空|上台|开会|没见着|没见到|没碰到)"
+    r"(?:[,，\s]?[他她])?[^,，。;；!！?？\s说讲让]{0,4}?(?:不在|出差|休假|请假|外出|没空|上台|开会|没见着|没见到|没碰到)"
 )
+
+
+_NOT_MET_RE = re.compile(r"(?:没见到|没见着|没碰到|没约到|没找到)$")  # "今天没见到谢主任，戴医生说…"
 
 
 @dataclass(slots=True)
@@ -218,8 +228,12 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
         out.append(Contact(s, e, raw[s:e], title))
     if len(out) > 1:  # "跟王经理一起去…见林书记": who goes with us is not the customer's contact
         out = [c for c in out if not (c.start and norm[c.start - 1] in _WITH and _TOGETHER_RE.match(norm, c.end))]
+    if len(out) > 1:  # "陪王经理去了…，见了曹院长": a colleague we went with is not the contact
+        out = [c for c in out if not (c.start and norm[c.start - 1] == "陪")] or out
     if len(out) > 1:  # "找韦院长，韦院长请假了不在，跟蓝医生聊了聊": who was away is not who we spoke to
-        away = {c.text for c in out if _AWAY_RE.match(norm, c.end)}
+        away = {
+            c.text for c in out if _AWAY_RE.match(norm, c.end) or _NOT_MET_RE.search(norm, max(0, c.start - 4), c.start)
+        }
         if away and any(c.text not in away for c in out):
             out = [c for c in out if c.text not in away]
     return out

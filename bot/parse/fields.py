@@ -140,13 +140,15 @@ _REPORTED_RE = re.compile(words_alt(_f["reported"]))
 _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
-    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|来过|用过|联系过?|找过|碰到过?)?(?:其他|别的)?"
+    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|来过|用过|联系过?|找过|碰到过?|提到|提过|说到)?(?:其他|别的)?"
     r"(?:竞品|竟品|竞争|对手|友商|别家|同行|厂家)"
-    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行)(?:情况)?】?\s*[:：是为]?\s*(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
+    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行|(?:别的|其他)(?:厂家|品牌))(?:情况)?】?\s*[:：是为]?\s*"
+    r"(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
 )
 
 
 _BEFORE_RE = re.compile(r"(?:之|以)?前")
+_THEIR_PLAN_RE = re.compile(r"他们|她们|院里|科里|医院|对方")
 # What a deadline can be for: something asked for or delivered ("要一份维保方案", "拿出配置", "到货")
 _DUE_THING_RE = re.compile(r"要|需要|拿出|给出|出|到|完成|交|提供|准备好|定下来|确定")
 
@@ -231,7 +233,12 @@ def visit_spans(
         if any(wanted):
             acting = _wanted_clause_hits(_TIME_ACTION_RE, _TIME_ACTION_LOCAL, norm, parts, starts, wanted)
             for i in deadline:
-                if wanted[i] and not acting[i] and _DUE_THING_RE.search(norm, parts[i][0], parts[i][1]):
+                if (
+                    wanted[i]
+                    and not acting[i]
+                    and not _THEIR_PLAN_RE.match(norm, parts[i][0])  # "他们12月底前要配齐监护仪": their plan
+                    and _DUE_THING_RE.search(norm, parts[i][0], parts[i][1])
+                ):
                     acting = [*acting[:i], True, *acting[i + 1 :]]
 
     is_next = [False] * n
@@ -674,6 +681,8 @@ def handover(p: Prepared) -> str | None:
         if name:
             s = m.start("name")
             return p.flat[s : s + len(name)]
+    if (title := _TITLE_COVER_RE.search(norm)) is not None:  # "急事找组长": a colleague named by title alone
+        return p.flat[title.start("title") : title.end("title")]
     for m in handover_after_re.finditer(norm):
         end = m.start()
         helped = _HELPS_ME_RE.search(norm, max(0, end - 4), end)  # 王强帮我盯一下: the name before 帮我
@@ -688,12 +697,16 @@ def handover(p: Prepared) -> str | None:
             for k in range(len(text) - 2, -1, -1):
                 cand = text[k:]
                 if name_before_re.fullmatch(cand) and len(cand) >= 2:
-                    if cand in _HANDOVER_STOP:
-                        break
+                    if cand in _HANDOVER_STOP or cand[-1] in _PLACE_ENDINGS:
+                        break  # "去车管所处理点事": a place, not 管所
                     return p.flat[end - len(cand) : end]
     return None
 
 
+_PLACE_ENDINGS = frozenset("所局院站厅馆室科处部场")
+_TITLE_COVER_RE = re.compile(
+    r"(?:急事|有事|事情|工作|客户)(?:请|可以|就)?(?:找|联系|交给)(?:我们|咱们)?的?(?P<title>组长|经理|主管|领导)(?=$|[,，。;；!！\s])"
+)
 _HELPS_ME_RE = re.compile(r"(?:帮|替|给)我们?$|帮忙$")
 
 

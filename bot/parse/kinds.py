@@ -140,7 +140,10 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
         return "urgent"
     trip = _ITIN_STRONG_RE.search(norm)
-    if (trip and not _someone_elses(norm, trip)) or _coming_trip(norm, times, today, sig, strict=True):
+    if (trip and not _someone_elses(norm, trip)) or (
+        # "下周三带样机去做演示，这是冯主任刚定的。他们现在的监护仪是宝莱特的…": a visit told step first
+        _coming_trip(norm, times, today, sig, strict=True) and not _told_with_step_first(norm, sig)
+    ):
         return "itinerary"
     if (
         (sig.has_brand or sig.has_competitor_word)
@@ -176,7 +179,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "itinerary"
     if _asks_the_group(norm):
         return "other"
-    if _coming_trip(norm, times, today, sig):
+    if _coming_trip(norm, times, today, sig) and not _told_with_step_first(norm, sig):
         return "itinerary"
     if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(cues) or sig.visit_content()):
         return "visit"
@@ -201,6 +204,15 @@ _REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|别拖|提�
 _GROUP_REMINDER_RE = re.compile(
     r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要)|^提醒(?:一下|大家|各位)?[:,，\s]"
 )
+_AGREED_RE = re.compile(r"[说约商敲刚]定|定的")
+
+
+def _told_with_step_first(norm: str, sig: Signals) -> bool:
+    """A visit report that opens with the step agreed ("下周三带样机去做演示，这是冯主任刚定的。他们现在的
+    监护仪是宝莱特的…"): a contact named, and what was agreed or a competitor told."""
+    return sig.has_contact and (sig.has_brand or sig.has_competitor_word or _AGREED_RE.search(norm) is not None)
+
+
 _ME_RE = re.compile(r"我(?!们)")  # "大家好，我明天请假，记得找小王" is the writer's own news
 _ASKS_US_RE = re.compile(r"[让叫请要问]我|要求我|让咱们")
 # Cues that are visit words only when someone or somewhere is named: "昨天有重点客户反馈的准备一下"

@@ -75,6 +75,12 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
         else:
             noun = _noun_before(norm, s, floor)
             before = _PRODUCT_BEFORE_RE.search(norm, max(floor, s - 12), s)
+            tail = None if before else _APPROX_TAIL_RE.search(norm, max(floor, s - 6), s)
+            if tail is not None and floor < tail.start() < s:
+                # "呼吸机缺口大概6台": a listed product before the words of an estimate
+                before = _PRODUCT_BEFORE_RE.search(norm, max(floor, tail.start() - 12), tail.start())
+                if before is not None:
+                    noun = _noun_before(norm, tail.start(), floor)
             generic_before = None if before else _generic_before(norm, s)
         if generic_before and noun and len(noun) > len(generic_before) and noun.endswith(generic_before):
             generic_before = noun  # 高流量氧疗仪, 一次性针灸针: the whole name back to a verb or a name
@@ -154,7 +160,10 @@ _QUALIFIER_CUT_RE = re.compile(
 _SPEC_RE = re.compile(
     r"\d{1,4}(?:\.\d{1,2})?(?:排|层|导|道|通道|[Tt](?![A-Za-z]))?|[零一二两三四五六七八九十百]{1,4}(?:排|层|导|道|通道)"
 )
-_NEW_PREFIX_RE = re.compile(r"(?:左右|以上)?(?:新的|的)?")
+# What may stand between a count and its product: 左右, 新的, 国产的 (一台国产的彩超; 两台便携彩超 keeps 便携)
+_NEW_PREFIX_RE = re.compile(
+    r"(?:左右|以上)?(?:(?:全新|新款|老款|国产|进口|便携式?|台式|手持|移动|床旁|高端|中端|低端|新)?的)?"
+)
 # The verb right before a count of goods (急要一台…, 需要两瓶…, 申请换两台…)
 _NEED_VERBS = frozenset("要需缺借调买订购补添配换加上")
 # Units that count goods (not 个/份/张/件, which as often count people, papers and events)
@@ -167,6 +176,9 @@ _FREE_WORD_LEAD = frozenset(_NOT_PRODUCT_START | set("带拿放做让帮说讲�
 def _counts_at(norm: str, i: int) -> bool:
     """Whether a count ("两台", "20盒") ends at i."""
     return i >= 2 and norm[i - 1] in _UNIT_CHARS and norm[i - 2] in _COUNT_CHARS
+
+
+_APPROX_TAIL_RE = re.compile(r"(?:缺口|总共|一共|共)?(?:大概|大约|约|差不多|估计|预计)?$")
 
 
 def _noun_before(norm: str, s: int, floor: int, shortest: int = 2) -> str | None:

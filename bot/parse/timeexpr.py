@@ -4,7 +4,8 @@
 - 本周X/这周X → that weekday of the current Monday-Sunday week; 下周X → of the next
   week; bare 周X (星期X, 礼拜X) → the first such day on or after today.
 - 本周/这周 alone → Friday of this week; 下周 alone → Friday of next week;
-  月底 → last day of this month; 下个月/下月 alone → last day of next month.
+  月底 → last day of this month; 下个月/下月 alone → last day of next month; 月中 → the 15th
+  (of next month once this month's is past; not in parse-schema.md).
 - N天内/N天后 → +N days; N个工作日(内) → +N working days; 3-5个工作日 → upper bound.
 - 12月3日, 12月3号, 12.3, 12/3 → that day in the year nearest to today.
 """
@@ -69,8 +70,8 @@ _TIME_RULES: list[tuple[str, str]] = [
     ),
     # 下月初
     ("下", r"(?P<moi>下个?月初)"),
-    # 月底, 下个月, 下月底
-    ("下本这月", r"(?P<mo>(?:下个?|本|这个?)?月(?:底|末)|下个?月)"),
+    # 月底, 下个月, 下月底, 月中 (the 15th)
+    ("下本这月", r"(?P<mo>(?:下个?|本|这个?)?月(?:底|末|中)|下个?月)"),
     # 8号, 15日
     (
         _DIGITS + _CN_SMALL,
@@ -262,6 +263,9 @@ def _resolve(m: re.Match[str], rule: str, today: date, calendar: WorkCalendar) -
         return "mo", date(y, mo, 1), False
     if rule == "mo":
         word = g("mo")
+        if word.endswith("中"):  # 月中: the 15th; this month's, unless it is past (or 下月中)
+            y, mo = _add_months(today, 1) if word.startswith("下") or today.day > 15 else (today.year, today.month)
+            return "mo", date(y, mo, 15), False
         if word.startswith("下"):
             y, mo = _add_months(today, 1)
             return "mo", _last_day(y, mo), False
