@@ -144,7 +144,10 @@ def known_customer_in(text: str, aliases: list[tuple[str, int]]) -> str | None:
         if found is None:
             continue
         start, end = found
-        if (start == 0 or text[start - 1] not in _BEFORE_NAME) and _AFTER_NAME.match(text, end):
+        # a name of three characters or more stands on its own before anything ("去宝安中心送了资料");
+        # a short one (一院, 省医) only before what may follow a hospital's name
+        after = len(alias) >= 3 or _AFTER_NAME.match(text, end) is not None
+        if (start == 0 or text[start - 1] not in _BEFORE_NAME) and after:
             return text[start:end].strip()
     return None
 
@@ -371,18 +374,22 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
 
 _ADDENDUM_RE = re.compile(
     r"\s*再?补(?:充|一下|下|个|一句)*[:：,，\s]*(?:一下)?[:：,，\s]*"
-    r"(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天)|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天])"
+    r"(?:(?P<today>今天|今日|上午|下午)|(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天)"
+    r"|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天])"
     r"|(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号])"
 )
 _WEEKDAY_NUM = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
 
 
 def addendum_day(text: str, today: date) -> date | None:
-    """The day of the visit an addition says it adds to: "补一下昨天…", "补充上周五…的拜访", "补充周二…";
+    """The day of the visit an addition says it adds to: "补一下昨天…", "补充上周五…的拜访", "补充周二…",
+    "补充一下今天…";
     None when the message is not such an addition."""
     m = _ADDENDUM_RE.match(text)
     if m is None:
         return None
+    if m["today"]:  # "补充一下今天省人医的拜访：…": today's visit completed, not a new one
+        return today
     if m["yesterday"]:
         return today - timedelta(days=1)
     if m["before"]:

@@ -806,3 +806,20 @@ def test_a_contacts_role_on_file_is_not_asked_again_nor_overwritten_by_a_title(t
     say(team, "又去了一趟市一院ICU，黄主任让我们先出个三台呼吸机的配置方案，竞品迈瑞，呼吸机不够")
     roles = {c.name: c.decision_role for c in team.rows(Contact)}
     assert roles == {"钱科长": "采购", "黄主任": "决策者"}
+
+
+def test_an_addition_to_todays_visit_completes_it(team: Bot) -> None:
+    say(team, "上午去市一院设备科见了王主任，CT室那台机子老出故障")
+    team.clock.advance(minutes=40)  # past the question's half hour
+    reply = say(team, "补充一下今天市一院的拜访：竞品西门子，周四带方案过去")
+    [visit] = team.rows(Visit)
+    assert visit.competitor and "西门子" in visit.competitor and visit.complete and "齐全" in reply
+
+
+def test_a_directory_name_is_found_before_a_verb(make_bot: Callable[..., Bot]) -> None:
+    customers = [{"name": "宝安区中心医院", "level": "三级", "region": "华南", "aliases": ["宝安中心"]}]
+    bot = make_bot(customers=customers)
+    say(bot, "替李娜去宝安中心把心电图机样机送过去了，林医生说先试用一周")
+    [visit] = bot.rows(Visit)
+    [customer] = bot.rows(Customer)
+    assert visit.customer_id == customer.id and customer.name == "宝安区中心医院"
