@@ -229,18 +229,19 @@ def visit_spans(
     past = acting = coming
     if any(coming):  # past and acting count only in a coming clause that is not a next step by its wording
         past = _wanted_clause_hits(_PAST_VISIT_RE, _PAST_VISIT_LOCAL, norm, parts, starts, coming)
-        wanted = [c and not (pa or mk or our) for c, pa, mk, our in zip(coming, past, marker, ours, strict=True)]
+        wanted = [
+            c and not (pa or mk or our) and not _THEIR_PLAN_RE.match(norm, s)  # "他们12月底前要把…": their plan
+            for c, pa, mk, our, (s, _e) in zip(coming, past, marker, ours, parts, strict=True)
+        ]
+        # acting counts in the wanted clauses only (the others are next steps by their wording, past,
+        # or the customer's own plan)
+        acting = [False] * n
         if any(wanted):
-            acting = _wanted_clause_hits(_TIME_ACTION_RE, _TIME_ACTION_LOCAL, norm, parts, starts, wanted)
+            hits = _wanted_clause_hits(_TIME_ACTION_RE, _TIME_ACTION_LOCAL, norm, parts, starts, wanted)
+            acting = [h and w for h, w in zip(hits, wanted, strict=True)]
             for i in deadline:
-                if (
-                    wanted[i]
-                    and not acting[i]
-                    and not _THEIR_PLAN_RE.match(norm, parts[i][0])  # "他们12月底前要配齐监护仪": their plan
-                    and _DUE_THING_RE.search(norm, parts[i][0], parts[i][1])
-                ):
-                    acting = [*acting[:i], True, *acting[i + 1 :]]
-
+                if wanted[i] and not acting[i] and _DUE_THING_RE.search(norm, parts[i][0], parts[i][1]):
+                    acting[i] = True
     is_next = [False] * n
     is_pain = [False] * n
     for i, (s, e) in enumerate(parts):
