@@ -72,7 +72,13 @@ def _trip(msg: Message, _match: Any, ctx: Context) -> Reply:
         raw_text=msg.text or "",
         message_id=ctx.message_row_id,
     )
-    return ctx.reply("itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"))
+    back = _BACK_TO_OFFICE_RE.search(msg.text or "") is not None  # "十点左右回公司": the day is not off-site
+    return ctx.reply(
+        "itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"), back_to_office=back
+    )
+
+
+_BACK_TO_OFFICE_RE = re.compile(r"(?<!不)回(?:到)?公司|(?<!不)回来上班")
 
 
 # "说错了，是本周四周五": the leave reported minutes ago, corrected

@@ -823,3 +823,9 @@ def test_a_directory_name_is_found_before_a_verb(make_bot: Callable[..., Bot]) -
     [visit] = bot.rows(Visit)
     [customer] = bot.rows(Customer)
     assert visit.customer_id == customer.id and customer.name == "宝安区中心医院"
+
+
+def test_a_trip_with_a_return_to_the_office_and_a_leave_of_several_days_are_acknowledged_so(team: Bot) -> None:
+    assert "回公司后照常" in say(team, "报备：明天一早直接去市一院设备科，十点左右回公司")
+    assert "当天不用到公司打卡" in say(team, "报备：明天直接去市一院，不回公司了", user="lina")
+    assert "这几天的复盘" in say(team, "12月14日到16日请年假，交给李娜", user="wangqiang")
