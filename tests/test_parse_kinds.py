@@ -787,3 +787,9 @@ def test_a_discount_is_the_activity_and_mid_month_a_date() -> None:
 def test_fields_of_a_fifth_fresh_set(text: str, field: str, want: str | None) -> None:
     got = parse(text, at("2026-11-12", 17))[field]
     assert got is None if want is None else (got is not None and want in got)
+
+
+def test_a_question_customers_asked_us_about_a_competitors_move_is_news() -> None:
+    result = parse("欧姆龙在搞血压计团购价，好几个社区中心都来问我们能不能跟", at("2026-12-08"))
+    assert (result["kind"], result["brand"]) == ("competitor", "欧姆龙")
+    assert parse("迈瑞降价了吗？", at("2026-12-08"))["kind"] == "other"

@@ -271,3 +271,15 @@ def test_words_between_a_count_and_its_product_or_before_an_estimate(
 ) -> None:
     got = [(i["product"], i["quantity"], i["unit"]) for i in parse(text, NOW)["items"]]
     assert got == items
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("院里唯一一台转运呼吸机坏了，急需借一台转运呼吸机，今晚要", [("转运呼吸机", 1, "台")]),  # 唯一 is no 一
+        ("检验科血气试剂卡快用完了，急需15盒", [("血气试剂卡", 15, "盒")]),
+    ],
+)
+def test_the_one_of_a_word_is_no_count_and_a_card_ends_a_name(text: str, items: list[tuple[str, int, str]]) -> None:
+    got = [(i["product"], i["quantity"], i["unit"]) for i in parse(text, NOW)["items"]]
+    assert got == items

@@ -148,7 +148,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if (
         (sig.has_brand or sig.has_competitor_word)
         and (not (sig.has_customer or sig.has_contact or sig.has_template) or _ASKS_OPENLY_RE.match(norm))
-        and _QUESTION_RE.search(norm)
+        and _asks_the_group(norm)  # not "好几个社区中心都来问我们能不能跟": a question reported
         and not _VISIT_STRONG_RE.search(norm)
     ):
         return "other"  # "迈瑞降价了吗？", "有谁知道费森尤斯在县医院的投放是几年期的？": a question to colleagues

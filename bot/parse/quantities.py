@@ -22,8 +22,8 @@ _UNIT = words_alt(_prod["units"], lookahead=True)
 _QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千万])(?P<qty>{_QTY})(?P<unit>{_UNIT})")
 # Where a count can start: a numeral followed, within the count (at most ten numerals), by a unit.
 # Found with a fast scan; _QTY_UNIT_RE is then tried there only.
-_QTY_START_RE = re.compile(
-    rf"[0-9零一二两三四五六七八九十百千万](?=[0-9零一二两三四五六七八九十百千万]{{0,9}}{first_chars(_prod['units'])})"
+_QTY_START_RE = re.compile(  # not the 一 of 唯一, 统一, 万一 (唯一一台 is one)
+    rf"(?<![唯统万])[0-9零一二两三四五六七八九十百千万](?=[0-9零一二两三四五六七八九十百千万]{{0,9}}{first_chars(_prod['units'])})"
 )
 # A product written right before the count (除颤仪两台); one after it (3台呼吸机) is read by _product_after.
 _PRODUCT_BEFORE_RE = re.compile(rf"(?:{_PRODUCT})$")
