@@ -334,11 +334,11 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
             # not the visit asked about: the member's latest visit today to the customer named, if one
             # lacks items; "补一下昨天省人医…" reaches back to yesterday's
             since = adds_to or ctx.now.date()
-            target = _incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
+            target = incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
         loose = target is not None  # a reply naming its customer is read as the rest of that report
     if target is None and adds_to is not None and not parsed.get("customer"):
         # "补一下昨天的拜访：竞品是迈瑞…": that day's latest incomplete visit, whichever customer
-        target = _incomplete_visit_since(ctx, msg.sender, None, adds_to)
+        target = incomplete_visit_since(ctx, msg.sender, None, adds_to)
         loose = target is not None
     if target is None:
         return None
@@ -408,7 +408,7 @@ def addendum_day(text: str, today: date) -> date | None:
     return day if day < today else day - timedelta(days=7)  # the last such day before today
 
 
-def _incomplete_visit_since(
+def incomplete_visit_since(
     ctx: Context, member: str, customer_id: int | None, day: date
 ) -> tuple[int, list[str]] | None:
     """The member's latest visit since `day` (to the customer, when one is given) that still lacks

@@ -555,3 +555,36 @@ def test_the_taker_or_an_admin_closes_a_taken_demand_and_nobodys_demand_is_taken
     say(team, f"/接单 {third}", user=REP)
     say(team, f"/完成 {third}", user=ADMIN)
     assert team.rows(Urgent)[-1].status == "done"
+
+
+@both_backends
+def test_undo_takes_back_my_last_visit_and_asks_again_about_the_one_before(team: Bot) -> None:
+    say(team, VISIT)
+    team.clock.advance(minutes=5)
+    say(team, "不是新的拜访，就是刚才市一院那条")  # read as a second visit
+    assert len(team.rows(Visit)) == 2
+    reply = say(team, "/撤销")
+    [visit] = team.rows(Visit)
+    assert visit.raw_text == VISIT and "已撤销你刚才记的拜访" in reply
+    assert "市第一人民医院的那条拜访还缺：**需求痛点、竞品情况**" in reply
+    say(team, "痛点是维修慢，竞品GE")  # the question about the first visit is open again
+    [visit] = team.rows(Visit)
+    assert visit.complete
+
+
+def test_undo_withdraws_an_untaken_urgent_need_and_tells_the_group(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    reply = say(team, "/撤销", user=REP2)
+    assert team.rows(Urgent) == [] and "已撤销你刚才记的急需" in reply
+    assert any("已由报告人撤销" in p for p in posts(team))
+    say(team, "急！市一院ICU今晚要2台呼吸机", user=REP2)
+    say(team, f"/接单 {team.rows(Urgent)[0].id}")
+    assert "已有同事接单" in say(team, "/撤销", user=REP2) and len(team.rows(Urgent)) == 1
+
+
+def test_undo_is_only_for_my_own_record_of_the_last_half_hour(team: Bot) -> None:
+    assert "没有找到你记过的内容" in say(team, "/撤销")
+    say(team, VISIT, user=REP2)
+    assert "没有找到你记过的内容" in say(team, "/撤销")  # not someone else's
+    team.clock.advance(minutes=31)
+    assert "超过 30 分钟" in say(team, "/撤销", user=REP2) and len(team.rows(Visit)) == 1

@@ -24,6 +24,7 @@ from handlers.commands import (  # noqa: F401  (each module binds its commands' 
     tasks,
     team,
     toolkit,
+    undo,
 )
 from handlers.commands.registry import PREFIXES, REGISTRY, Invocation, Lookup, Usage
 
