@@ -793,3 +793,28 @@ def test_a_question_customers_asked_us_about_a_competitors_move_is_news() -> Non
     result = parse("欧姆龙在搞血压计团购价，好几个社区中心都来问我们能不能跟", at("2026-12-08"))
     assert (result["kind"], result["brand"]) == ("competitor", "欧姆龙")
     assert parse("迈瑞降价了吗？", at("2026-12-08"))["kind"] == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "want"),
+    [
+        ("今天又去省人医院办见了钱主任，预算下来了，要我们下周报价", "customer", "省人医"),
+        ("转一下：飞利浦下个月在省人民医院办超声培训班，免费给超声科医生培训", "customer", "省人民医院"),
+        ("明天上午按复盘说的再去市二院找黄主任", "kind", "itinerary"),
+        ("去了县妇幼产科，见了刘护士长，她们想要便携胎心监护，现在用的太笨重", "competitor", None),
+        ("今天的目标都做完了，明天去县妇幼", "kind", "review"),
+    ],
+)
+def test_what_a_second_week_in_the_group_found(text: str, field: str, want: str | None) -> None:
+    assert parse(text, at("2026-12-15", 17))[field] == want
+
+
+def test_no_prefix_of_a_message_breaks_the_parser() -> None:
+    texts = [
+        "转一下区域群的消息：飞利浦下个月在省人民医院办超声培训班，大家有客户在省医的注意一下",
+        "今天又去省人医院办见了钱主任，预算下来了，要我们下周报价。竞品：迈瑞；下一步：周四再去",
+        "急！市一院手术室明早8点前要1台备用麻醉机，唯一一台坏了，缺口大概两台",
+    ]
+    for text in texts:
+        for end in range(len(text) + 1):
+            parse(text[:end], at("2026-12-15"))  # never raises

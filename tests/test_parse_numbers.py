@@ -283,3 +283,8 @@ def test_words_between_a_count_and_its_product_or_before_an_estimate(
 def test_the_one_of_a_word_is_no_count_and_a_card_ends_a_name(text: str, items: list[tuple[str, int, str]]) -> None:
     got = [(i["product"], i["quantity"], i["unit"]) for i in parse(text, NOW)["items"]]
     assert got == items
+
+
+def test_a_spare_unit_is_the_product() -> None:
+    items = parse("急！市一院手术室明早8点前要1台备用麻醉机", NOW)["items"]
+    assert items == [{"product": "麻醉机", "quantity": 1, "unit": "台"}]

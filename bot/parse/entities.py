@@ -87,9 +87,15 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
         if _ABBREVIATION_RE.match(norm, s):
             out.append(Found(s, e, raw[s:e]))
             continue
-        if norm.startswith("院办", e - 1) and (short := _ABBREVIATION_RE.match(norm, max(0, s - 3), e - 1)):
-            # "省人医院办", "市二医院办": a short name and its 院办, not a hospital "省人医院"
-            if short.end() == e - 1:
+        if norm.startswith("院办", e - 1):
+            # "去省人医院办", "市二医院办": a short name and its 院办, not a hospital "省人医院"
+            short = None
+            for k in range(max(0, s - 4), s):
+                tried = _ABBREVIATION_RE.match(norm, k, e - 1)
+                if tried is not None and tried.end() == e - 1:
+                    short = tried
+                    break
+            if short is not None:
                 out.append(Found(short.start(), short.end(), raw[short.start() : short.end()]))
                 continue
         name = _NAME_BEFORE_RE.search(norm, max(0, s - _MAX_NAME), s) if s else None
