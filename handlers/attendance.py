@@ -87,15 +87,24 @@ _CORRECTS_RE = re.compile(r"说错了|写错了|打错了|更正|纠正|改一�
 
 def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
-    if p.get("handover") in _LEADER_TITLES:  # "急事找组长": the leader of the member's region, by name
+    title = p.get("handover")
+    if title in _LEADER_TITLES or title in _MANAGER_TITLES:
+        # "急事找组长": the leader of the member's region, "急事找经理": the manager, by name; never
+        # the one taking leave (a leader's "找组长" names nobody the bot knows: it asks)
         me = ctx.member
-        leaders = [m.name for m in ctx.members() if m.role == "leader" and me is not None and m.region == me.region]
-        if len(leaders) == 1:
-            p = {**p, "handover": leaders[0]}
+        if title in _MANAGER_TITLES:
+            manager = ctx.settings.rules.get("manager") or []
+            ids = {manager} if isinstance(manager, str) else set(manager)
+            found = [m.name for m in ctx.members() if m.userid in ids]
+        else:
+            found = [m.name for m in ctx.members() if m.role == "leader" and me is not None and m.region == me.region]
+        found = [name for name in found if me is None or name != me.name]
+        p = {**p, "handover": found[0] if len(found) == 1 else None}
     return _file_leave(msg, ctx, p)
 
 
-_LEADER_TITLES = frozenset(("组长", "领导", "主管", "经理"))
+_LEADER_TITLES = frozenset(("组长", "主管"))
+_MANAGER_TITLES = frozenset(("经理", "领导"))
 
 
 def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:

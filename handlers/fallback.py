@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dispatch import Context, Handler, Reply
-from bot.parse.kinds import acknowledges
+from bot.parse.kinds import acknowledges, reminds_group
+from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 
 
@@ -15,7 +16,9 @@ def _text(msg: Message, ctx: Context) -> Any:
 
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
     text = (msg.text or "").strip()
-    return ctx.reply("hint.md.j2", empty=not text, ack=bool(text) and acknowledges(text))
+    # an acknowledgement, or a leader's word to the group ("大家记得…"): nothing to file, nothing to hint
+    ack = bool(text) and (acknowledges(text) or reminds_group(prepare(text).norm))
+    return ctx.reply("hint.md.j2", empty=not text, ack=ack)
 
 
 HANDLERS = [Handler("fallback.hint", _text, _hint, group=100)]

@@ -108,3 +108,11 @@ def test_a_cover_named_by_title_is_the_region_leader_and_a_place_is_no_cover(tea
     say(team, "明天下午请半天事假，去车管所处理点事", user="lina")
     covers = {row.member: row.handover for row in team.rows(Leave)}
     assert covers == {"zhangwei": "陈静", "lina": None}  # zhangwei is in 华东, led by 陈静
+
+
+def test_a_cover_named_manager_is_the_manager_and_nobody_covers_for_themselves(make_bot: Callable[..., Bot]) -> None:
+    team = make_bot(rules={"manager": "liuyang"})
+    say(team, "周五请假，急事找经理", user="wangqiang")
+    reply = say(team, "周五请假一天，急事找组长", user="chenjing")  # a leader's own leader is nobody known
+    covers = {row.member: row.handover for row in team.rows(Leave)}
+    assert covers == {"wangqiang": "刘洋", "chenjing": None} and "由谁代为跟进" in reply

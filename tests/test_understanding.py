@@ -829,3 +829,10 @@ def test_a_trip_with_a_return_to_the_office_and_a_leave_of_several_days_are_ackn
     assert "回公司后照常" in say(team, "报备：明天一早直接去市一院设备科，十点左右回公司")
     assert "当天不用到公司打卡" in say(team, "报备：明天直接去市一院，不回公司了", user="lina")
     assert "这几天的复盘" in say(team, "12月14日到16日请年假，交给李娜", user="wangqiang")
+
+
+def test_a_leaders_word_to_the_group_files_nothing_and_gets_a_nod(team: Bot) -> None:
+    assert say(team, "大家周五前把市一院的报价都准备好", user="chenjing").strip() == "👌"
+    assert say(team, "大家今天的拜访记录记得19点前补全，缺项的抓紧", user="chenjing").strip() == "👌"
+    assert say(team, "收到，马上补").strip() == "👌"
+    assert team.rows(Visit) == [] and team.rows(Review) == []

@@ -45,7 +45,8 @@ _QUESTION_RE = _rx("question")
 
 
 _ACK_RE = re.compile(
-    r"^\W*(?:好的?|好滴|好嘞|收到了?|嗯+|ok|OK|Ok|明白了?|知道了|了解|谢谢|多谢|辛苦了?|👌|👍|🙏)+\W*$"
+    r"^\W*(?:(?:好的?|好滴|好嘞|收到了?|嗯+|ok|OK|Ok|明白了?|知道了|了解|谢谢|多谢|辛苦了?|👌|👍|🙏)\W*)+"
+    r"(?:我?(?:马上|这就|立刻|稍后|晚点|等下)(?:补|改|发|弄|处理|办)?[上好]?|稍等)?\W*$"
 )
 
 
@@ -124,8 +125,8 @@ def _someone_elses(norm: str, m: re.Match[str]) -> bool:
 
 
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
-    if not (sig.has_customer or sig.has_contact) and _GROUP_REMINDER_RE.search(norm) and not _ME_RE.search(norm):
-        return "other"  # "大家今天的拜访记录记得19点前补全": a leader's reminder to the group, no report
+    if not sig.has_contact and (not sig.has_customer or _ADDRESSES_GROUP_RE.match(norm)) and reminds_group(norm):
+        return "other"  # "大家今天的拜访记录记得19点前补全", "大家周五前把市二院的报价都准备好": to the group
     leave = _LEAVE_RE.search(norm)
     if leave and not (
         _NO_LEAVE_RE.match(norm, max(0, leave.start() - 1))
@@ -202,8 +203,18 @@ _ASKS_OPENLY_RE = re.compile(r"(?:有谁|谁|请问|大家|各位)(?:知道|了�
 # A leader's reminder to do the review ("18:30前复盘发群里，没完成的写清原因"), not a review
 _REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|别拖|提醒|各位|大家(?:记得|按时|准时)")
 _GROUP_REMINDER_RE = re.compile(
-    r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要)|^提醒(?:一下|大家|各位)?[:,，\s]"
+    r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要|准备好|准备一下|弄好|整理好|交上来|报上来)"
+    r"|^提醒(?:一下|大家|各位)?[:,，\s]"
 )
+_ADDRESSES_GROUP_RE = re.compile(r"(?:@所有人\s*)?(?:大家|各位|所有人)")
+
+
+def reminds_group(norm: str) -> bool:
+    """Whether the (prepared) text reminds or tells the group to do something, and says nothing of the
+    writer's own ("大家今天的拜访记录记得19点前补全"; not "大家好，我明天请假，记得找小王")."""
+    return _GROUP_REMINDER_RE.search(norm) is not None and _ME_RE.search(norm) is None
+
+
 _AGREED_RE = re.compile(r"[说约商敲刚]定|定的")
 
 
