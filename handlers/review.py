@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Review
 from bot.parse import parse
+from bot.parse.fields import reports_a_visit
 from bot.parse.kinds import acknowledges
 from bot.wecom.inbound import Message
 
@@ -96,6 +97,8 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
 
 
 REVIEW_ANSWER_MINUTES = 30
+# A reply that plans the make-up (明天上午再去, 周五再约, 下周补上)
+_REMEDY_CUE_RE = re.compile(r"明天|明早|后天|下周|周[一二三四五六日天]|再|补|争取|改天|回头|尽快|马上")
 # A review that missed its target, read on: what follows is why, then how to make up
 _MISSED = "复盘：今天目标没完成，"
 
@@ -105,7 +108,12 @@ def _review_answer(msg: Message, ctx: Context) -> Any:
     (review row, its fields read from the reply); None otherwise."""
     p = ctx.parsed
     text = (msg.text or "").strip()
-    if p is None or p.get("kind") != "other" or not text or acknowledges(text):
+    if p is None or not text or acknowledges(text):
+        return None
+    # a reason may name a hospital ("二院那边拖得太久了，县妇幼来不及去"); a visit told is a visit
+    if p.get("kind") not in ("other", "visit") or (
+        p["kind"] == "visit" and (p.get("contact") or reports_a_visit(text))
+    ):
         return None
     row = ctx.read.first(
         Review, ["id", *_FIELDS, "raw_text", "posted_at"], member=msg.sender, review_date=ctx.now.date()
@@ -119,8 +127,13 @@ def _review_answer(msg: Message, ctx: Context) -> Any:
         return None
     read_on = parse(_MISSED + text, ctx.now, msg.sender, ctx.calendar)
     later = {"target_met": False, "reason": read_on.get("reason"), "remedy": read_on.get("remedy")}
-    if reason:  # only the remedy was asked for: the whole reply is how to make up
-        later["reason"], later["remedy"] = None, read_on.get("remedy") or text
+    if reason:
+        # only the remedy was asked for: a plan is the remedy; anything else says more of why
+        # ("县妇幼没去成" was the review's reason, "刘护士长临时有手术，没见着" is why)
+        if _REMEDY_CUE_RE.search(text):
+            later["reason"], later["remedy"] = None, read_on.get("remedy") or text
+        else:
+            later["reason"], later["remedy"] = f"{reason}；{text}", None
     elif remedy and not later["reason"]:
         later["reason"] = text
     if not (later["reason"] or later["remedy"]):
@@ -138,5 +151,6 @@ def _file_answer(msg: Message, found: Any, ctx: Context) -> Reply:
 
 HANDLERS = [
     Handler("review.record", _is_review, _record, group=20),
-    Handler("review.answer", _review_answer, _file_answer, group=25),
+    # before visits.record: a reason that names a hospital is the review's, not a visit
+    Handler("review.answer", _review_answer, _file_answer, group=12),
 ]

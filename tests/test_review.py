@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.models import Review
+from bot.models import Review, Visit
 from bot.parse import parse
 from tests.conftest import Bot, both_backends
 from tests.test_parse_kinds import at
@@ -150,3 +150,17 @@ def test_an_acknowledgement_or_a_late_reply_is_no_reason(team: Bot) -> None:
     say(team, "黄主任临时去开会了")
     [review] = team.rows(Review)
     assert (review.reason, review.remedy) == (None, None)
+
+
+def test_a_reason_naming_a_hospital_is_the_reviews_and_more_why_stays_why(team: Bot) -> None:
+    say(team, "今日复盘：目标未达成")
+    say(team, "二院那边拖得太久了，县妇幼来不及去")
+    say(team, "复盘：县医院还是没去成，目标没达成", user="lina")
+    say(team, "刘护士长临时有手术，没见着", user="lina")
+    say(team, "周五上午再约", user="lina")
+    reviews = {r.member: (r.reason, r.remedy) for r in team.rows(Review)}
+    assert reviews == {
+        "zhangwei": ("二院那边拖得太久了，县妇幼来不及去", None),
+        "lina": ("县医院还是没去成；刘护士长临时有手术，没见着", "周五上午再约"),
+    }
+    assert team.rows(Visit) == []
