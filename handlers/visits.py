@@ -27,6 +27,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.customers import customer_key, customer_level, level_in_report
+from bot.db import Pending
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
@@ -268,6 +269,13 @@ def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any], stated: 
     known: dict[tuple[Any, ...], int] = ctx.cache.setdefault("contacts", {})
     role = parsed.get("decision_role")
     contact_id = known.get(key)
+    if contact_id is None and where["department"] is None:
+        # "今天又见了南山医院孙主任": the one 孙主任 on file, whatever department she was filed under
+        rows = ctx.read.conn.execute(  # type: ignore[union-attr]
+            select(Contact.id).where(Contact.customer_id == customer_id, Contact.name == where["name"]).limit(2)
+        ).all()
+        if len(rows) == 1:
+            contact_id = known[key] = rows[0][0]
     if contact_id is None:
         row = db.first(Contact, ["id"], **where)
         if row is None:
@@ -277,15 +285,34 @@ def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any], stated: 
         contact_id = known[key] = row[0]
     if role and stated:
         db.update(Contact, contact_id, changed_only=True, decision_role=role)
+        remember_role(ctx, contact_id, role)
     elif role:
         db.update_where(Contact, {"id": contact_id, "decision_role": None}, decision_role=role)
     return contact_id
 
 
+ROLE_CACHE_SECONDS = 30
+
+
+def remember_role(ctx: Context, contact_id: int, role: str) -> None:
+    """Once committed, the role this request wrote is the one this process knows."""
+    roles: dict[int, tuple[str | None, float]] = ctx.cache.setdefault("contact_roles", {})
+    ctx.after_commit(lambda: roles.__setitem__(contact_id, (role, monotonic())))
+
+
 def known_role(ctx: Context, contact_id: int) -> str | None:
-    """The decision role on file for a contact (a read: planned handlers run again under the lock)."""
+    """The decision role on file for a contact, as this process last read it (at most
+    ROLE_CACHE_SECONDS ago; another process may have changed it since). A read when it must:
+    a planned handler then runs again under the lock."""
+    roles: dict[int, tuple[str | None, float]] = ctx.cache.setdefault("contact_roles", {})
+    cached = roles.get(contact_id)
+    now = monotonic()
+    if cached is not None and now - cached[1] < ROLE_CACHE_SECONDS:
+        return cached[0]
     row = ctx.records.first(Contact, ["decision_role"], id=contact_id)
-    return row[0] if row else None
+    role = row[0] if row else None
+    roles[contact_id] = (role, now)
+    return role
 
 
 # ----------------------------------------------------------------------------- answering a question
@@ -464,6 +491,7 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     db.update(Visit, found.visit_id, complete=complete, **changes)
     if "decision_role" in answers and record["contact_id"] is not None:  # the contact keeps the latest role
         db.update(Contact, record["contact_id"], changed_only=True, decision_role=answers["decision_role"])
+        remember_role(ctx, record["contact_id"], answers["decision_role"])
     # the question open in the chat, when it is about this visit (an answer naming its customer may
     # complete an earlier visit of the day while the question is about a later one)
     asked = {"chat_id": msg.chat_id, "member": msg.sender, "visit_id": found.visit_id}
@@ -539,7 +567,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         first = created or first_visit(ctx, customer_id)
     stated = bool(said) or _ROLE_LABEL_RE.search(text) is not None  # "角色：决策者" is the rep's word too
     contact_id = contact_for(ctx, customer_id, p, stated) if customer_id is not None and p.get("contact") else None
-    if contact_id is not None and not p.get("decision_role"):  # "又去见了钱科长": the role on file, not asked again
+    if contact_id is not None and not stated and not isinstance(contact_id, Pending):
+        # "又去见了钱科长": the role on file, not asked again, nor replaced by one a title suggests
         role = known_role(ctx, contact_id)
         if role:
             p = {**p, "decision_role": role, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
@@ -667,6 +696,7 @@ def _file_role(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
     name = None
     if contact_id is not None:
         db.update(Contact, contact_id, decision_role=role)
+        remember_role(ctx, contact_id, role)
         contact = db.first(Contact, ["name"], id=contact_id)
         name = contact[0] if contact else None
     return ctx.reply("visit_role.md.j2", contact=name, role=role)

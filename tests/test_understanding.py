@@ -836,3 +836,29 @@ def test_a_leaders_word_to_the_group_files_nothing_and_gets_a_nod(team: Bot) -> 
     assert say(team, "大家今天的拜访记录记得19点前补全，缺项的抓紧", user="chenjing").strip() == "👌"
     assert say(team, "收到，马上补").strip() == "👌"
     assert team.rows(Visit) == [] and team.rows(Review) == []
+
+
+def test_a_repeat_visit_keeps_the_contacts_stated_role_with_or_without_the_department(team: Bot) -> None:
+    say(team, "今天去市一院信息科找了孙主任，想要能接HIS的监护仪，竞品是飞利浦，下周三带方案再去")
+    say(team, "孙主任算影响者")
+    say(team, "今天去市一院设备科拜访了李处长，他是拍板的，想换监护仪，竞品是迈瑞，下周一去送报价", user="lina")
+    team.clock.advance(days=1)
+    assert "孙主任（影响者）" in say(team, "今天又见了市一院孙主任，方案认可，竞品还是飞利浦，周五把报价发过去")
+    assert "李处长（决策者）" in say(team, "上午又去了市一院设备科，李处长把报价的配置又改了一下", user="lina")
+    assert sorted((c.name, c.department, c.decision_role) for c in team.rows(Contact)) == [
+        ("孙主任", "信息科", "影响者"),
+        ("李处长", "设备科", "决策者"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拜访市一院设备科，王主任不在，见了采购的小马，说年底采购计划已经报上去了",
+        "下午去市一院检验科找刘科长，她休假了没见到，留了资料",
+    ],
+)
+def test_a_contact_who_was_away_is_not_filed_as_met(team: Bot, text: str) -> None:
+    say(team, text)
+    [visit] = team.rows(Visit)
+    assert visit.contact_id is None and team.rows(Contact) == []

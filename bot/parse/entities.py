@@ -204,6 +204,7 @@ _AWAY_RE = re.compile(
 )
 
 
+_MET_OTHER_RE = re.compile(r"见了|见到了|跟[^,，。;；]{0,8}聊|接待|碰到了|留了资料")
 _NOT_MET_RE = re.compile(r"(?:没见到|没见着|没碰到|没约到|没找到)$")  # "今天没见到谢主任，戴医生说…"
 
 
@@ -236,12 +237,14 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
         out = [c for c in out if not (c.start and norm[c.start - 1] in _WITH and _TOGETHER_RE.match(norm, c.end))]
     if len(out) > 1:  # "陪王经理去了…，见了曹院长": a colleague we went with is not the contact
         out = [c for c in out if not (c.start and norm[c.start - 1] == "陪")] or out
-    if len(out) > 1:  # "找韦院长，韦院长请假了不在，跟蓝医生聊了聊": who was away is not who we spoke to
+    if out:  # "找韦院长，韦院长请假了不在，跟蓝医生聊了聊": who was away is not who we spoke to
         away = {
             c.text for c in out if _AWAY_RE.match(norm, c.end) or _NOT_MET_RE.search(norm, max(0, c.start - 4), c.start)
         }
         if away and any(c.text not in away for c in out):
             out = [c for c in out if c.text not in away]
+        elif away and _MET_OTHER_RE.search(norm, out[-1].end):
+            out = []  # "王主任不在，见了采购的小马": someone else was met, not 王主任
     return out
 
 
