@@ -382,7 +382,9 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         return None
     if kind == "visit":
         continued = parsed
-    elif loose and not question:
+    elif not question and (loose or no_competitor(text) or stated_role(text)):
+        # within the half hour anything may answer; later, a reply that recognisably answers
+        # ("没有竞品，下周一送样机过去") is read whole, so its next step is not lost
         continued = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
     else:  # hours later, a chat message or a question is not read as a report: labelled lines only
         continued = {}

@@ -862,3 +862,11 @@ def test_a_contact_who_was_away_is_not_filed_as_met(team: Bot, text: str) -> Non
     say(team, text)
     [visit] = team.rows(Visit)
     assert visit.contact_id is None and team.rows(Contact) == []
+
+
+def test_an_hour_later_an_answer_that_says_no_competitor_keeps_its_next_step(team: Bot) -> None:
+    say(team, "市一院手术室周护士长说电刀用了八年了，经常报警，想明年换一批")
+    team.clock.advance(hours=1)
+    reply = say(team, "没有竞品，下周一送样机过去")
+    [visit] = team.rows(Visit)
+    assert visit.next_action and "送样机过去" in visit.next_action and visit.complete and "齐全" in reply
