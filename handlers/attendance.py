@@ -136,8 +136,18 @@ def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
     days = (end - start).days + 1
     off = sum(not ctx.calendar.is_workday(start + timedelta(days=i)) for i in range(min(days, 62)))
     return ctx.reply(
-        "leave_ack.md.j2", start=start, end=end, handover=p.get("handover"), amended=False, days=days, off=off
+        "leave_ack.md.j2",
+        start=start,
+        end=end,
+        handover=p.get("handover"),
+        amended=False,
+        days=days,
+        off=off,
+        word="调休" if "调休" in (msg.text or "") else ("半天假" if _HALF_DAY_RE.search(msg.text or "") else "休假"),
     )
+
+
+_HALF_DAY_RE = re.compile(r"半天|上午假|下午假")
 
 
 def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:

@@ -116,3 +116,8 @@ def test_a_cover_named_manager_is_the_manager_and_nobody_covers_for_themselves(m
     reply = say(team, "周五请假一天，急事找组长", user="chenjing")  # a leader's own leader is nobody known
     covers = {row.member: row.handover for row in team.rows(Leave)}
     assert covers == {"wangqiang": "刘洋", "chenjing": None} and "由谁代为跟进" in reply
+
+
+def test_the_acknowledgement_says_what_kind_of_day_off(team: Bot) -> None:
+    assert "12月17日半天假" in say(team, "12月17日下午请半天假，交给李娜")
+    assert "调休" in say(team, "12月21日调休，交给张伟", user="lina")
