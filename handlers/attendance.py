@@ -100,16 +100,18 @@ def _leave(msg: Message, _match: Any, ctx: Context) -> Reply:
             found = [m.name for m in ctx.members() if m.role == "leader" and me is not None and m.region == me.region]
         found = [name for name in found if me is None or name != me.name]
         p = {**p, "handover": found[0] if len(found) == 1 else None}
-    return _file_leave(msg, ctx, p)
+    return file_leave(msg, ctx, p)
 
 
 _LEADER_TITLES = frozenset(("组长", "主管"))
 _MANAGER_TITLES = frozenset(("经理", "领导"))
 
 
-def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
+def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None = None) -> Reply:
+    """File the leave `p` reads (from `text`, the message's by default) and acknowledge it."""
+    text = (msg.text or "") if text is None else text
     start, end = leave_span(p, ctx.now.date())
-    if _CORRECTS_RE.search(msg.text or ""):
+    if _CORRECTS_RE.search(text):
         db = ctx.records
         since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)  # a leave reported today
         stmt = (
@@ -130,7 +132,7 @@ def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         end=end,
         handover=p.get("handover"),
         reported_at=ctx.now,
-        raw_text=msg.text or "",
+        raw_text=text,
         message_id=ctx.message_row_id,
     )
     days = (end - start).days + 1
@@ -143,7 +145,7 @@ def _file_leave(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         amended=False,
         days=days,
         off=off,
-        word="调休" if "调休" in (msg.text or "") else ("半天假" if _HALF_DAY_RE.search(msg.text or "") else "休假"),
+        word="调休" if "调休" in text else ("半天假" if _HALF_DAY_RE.search(text) else "休假"),
     )
 
 
@@ -206,7 +208,7 @@ def _date_fix(msg: Message, ctx: Context) -> dict[str, Any] | None:
 
 
 def _fix_dates(msg: Message, fixed: dict[str, Any], ctx: Context) -> Reply:
-    return _file_leave(msg, ctx, fixed)  # its text says 说错了: today's leave is changed, not doubled
+    return file_leave(msg, ctx, fixed)  # its text says 说错了: today's leave is changed, not doubled
 
 
 HANDLERS = [

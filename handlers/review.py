@@ -23,6 +23,7 @@ from bot.models import Review
 from bot.parse import parse
 from bot.parse.fields import reports_a_visit
 from bot.parse.kinds import acknowledges
+from bot.parse.text import sentences
 from bot.wecom.inbound import Message
 
 _FIELDS = ("target_met", "reason", "remedy")
@@ -93,7 +94,27 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
         review_id, *values, raw_text = earlier
         review = merge_review(dict(zip(_FIELDS, values, strict=True)), p)
         db.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    return ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None)
+    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None)
+    leave = _leave_told_with(text, ctx)
+    return ack if leave is None else Reply(f"{ack.content.rstrip()}\n{leave.content}", ack.format)
+
+
+def _leave_told_with(text: str, ctx: Context) -> Reply | None:
+    """ "复盘：…达成。明天请假，交给小李": the leave in a later sentence of the review, filed as one."""
+    from handlers.attendance import file_leave  # the leave's own filing and acknowledgement
+
+    for s, e in sentences(text):
+        part = text[s:e]
+        if not _LEAVE_WORD_RE.search(part) or _REVIEW_WORD_RE.search(part):
+            continue
+        parsed = parse(part, ctx.now, ctx.message.sender, ctx.calendar)
+        if parsed.get("kind") == "leave":
+            return file_leave(ctx.message, ctx, parsed, part)
+    return None
+
+
+_LEAVE_WORD_RE = re.compile(r"请假|调休|休假|病假|事假|年假")
+_REVIEW_WORD_RE = re.compile(r"复盘|总结|达成|完成")
 
 
 REVIEW_ANSWER_MINUTES = 30

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.models import Review, Visit
+from bot.models import Leave, Review, Visit
 from bot.parse import parse
 from tests.conftest import Bot, both_backends
 from tests.test_parse_kinds import at
@@ -164,3 +164,13 @@ def test_a_reason_naming_a_hospital_is_the_reviews_and_more_why_stays_why(team: 
         "lina": ("县医院还是没去成；刘护士长临时有手术，没见着", "周五上午再约"),
     }
     assert team.rows(Visit) == []
+
+
+def test_a_review_that_ends_with_tomorrows_leave_files_both(team: Bot) -> None:
+    reply = say(team, "复盘：市一院孙主任认可方案，周五发报价。达成。明天请假一天，交给李娜")
+    [review] = team.rows(Review)
+    [leave] = team.rows(Leave)
+    assert review.target_met is True and (leave.handover, leave.raw_text) == ("李娜", "明天请假一天，交给李娜")
+    assert "目标达成" in reply and "已登记" in reply and "李娜代为跟进" in reply
+    say(team, "明天上午按复盘说的再去市一院找孙主任", user="lina")  # a plan, not lina's review
+    assert [r.member for r in team.rows(Review)] == ["zhangwei"]

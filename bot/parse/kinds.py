@@ -132,6 +132,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         _NO_LEAVE_RE.match(norm, max(0, leave.start() - 1))
         or (not times and _QUESTION_RE.search(norm))
         or _someone_elses(norm, leave)
+        or reviews_before(norm, leave.start())
     ):
         return "leave"
     if (
@@ -243,6 +244,16 @@ def _strong_visit_cue(cues: str, sig: Signals) -> bool:
         if named:
             return True
     return False
+
+
+def reviews_before(norm: str, at: int) -> bool:
+    """A review that opens the message, with `at` (a leave, say) in a later sentence of it:
+    "复盘：…达成。明天请假" is the day's review, and the leave comes with it."""
+    review = _REVIEW_RE.search(norm, 0, at)
+    return review is not None and review.start() < 4 and _SENTENCE_END_RE.search(norm, review.end(), at) is not None
+
+
+_SENTENCE_END_RE = re.compile(r"[。!！?？;；\n]")
 
 
 def _blank(m: re.Match[str]) -> str:
