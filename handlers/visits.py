@@ -357,11 +357,14 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         alias = read.first(CustomerAlias, ["customer_id"], alias=customer_key(parsed["customer"]))
         customer_id = alias[0] if alias else None
         asked_about = read.first(Visit, ["customer_id"], id=target[0]) if target else None
+        since = adds_to or ctx.now.date()
         if asked_about is None or asked_about[0] not in (None, customer_id):
             # not the visit asked about: the member's latest visit today to the customer named, if one
             # lacks items; "补一下昨天省人医…" reaches back to yesterday's
-            since = adds_to or ctx.now.date()
             target = incomplete_visit_since(ctx, msg.sender, customer_id, since) if customer_id is not None else None
+        if customer_id is not None and parsed.get("department"):
+            # two visits to 省人医 open: "省人医设备科那条：竞品西门子…" is the 设备科 one
+            target = incomplete_visit_since(ctx, msg.sender, customer_id, since, parsed["department"]) or target
         loose = target is not None  # a reply naming its customer is read as the rest of that report
     if target is None and adds_to is not None and not parsed.get("customer"):
         # "补一下昨天的拜访：竞品是迈瑞…": that day's latest incomplete visit, whichever customer
@@ -438,10 +441,10 @@ def addendum_day(text: str, today: date) -> date | None:
 
 
 def incomplete_visit_since(
-    ctx: Context, member: str, customer_id: int | None, day: date
+    ctx: Context, member: str, customer_id: int | None, day: date, department: str | None = None
 ) -> tuple[int, list[str]] | None:
-    """The member's latest visit since `day` (to the customer, when one is given) that still lacks
-    core items, and those items."""
+    """The member's latest visit since `day` (to the customer and department, when given) that
+    still lacks core items, and those items."""
     midnight = datetime.combine(day, time(0), ctx.now.tzinfo)
     stmt = (
         select(Visit.id, Visit.customer_id, *(getattr(Visit, item) for item in CORE_ITEMS))
@@ -451,6 +454,8 @@ def incomplete_visit_since(
     )
     if customer_id is not None:
         stmt = stmt.where(Visit.customer_id == customer_id)
+    if department is not None:
+        stmt = stmt.where(Visit.department == department)
     row = ctx.read.conn.execute(stmt).first()  # type: ignore[union-attr]
     if row is None:
         return None

@@ -870,3 +870,16 @@ def test_an_hour_later_an_answer_that_says_no_competitor_keeps_its_next_step(tea
     reply = say(team, "没有竞品，下周一送样机过去")
     [visit] = team.rows(Visit)
     assert visit.next_action and "送样机过去" in visit.next_action and visit.complete and "齐全" in reply
+
+
+def test_with_two_visits_to_one_hospital_open_an_answer_naming_the_department_completes_that_one(
+    team: Bot,
+) -> None:
+    say(team, "上午去市一院设备科见了王主任，CT室那台机子老出故障")
+    team.clock.advance(hours=4)
+    say(team, "下午又去了市一院ICU，见了李主任，呼吸机不够用")
+    team.clock.advance(hours=2)
+    say(team, "市一院设备科那条：竞品西门子，周四带方案过去")
+    visits = {v.department: (v.competitor, v.complete) for v in team.rows(Visit)}
+    assert visits == {"设备科": ("西门子", True), "ICU": (None, False)}
+    assert "补充一下今天市第一人民医院ICU的拜访" in say(team, "/今日")
