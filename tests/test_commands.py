@@ -302,7 +302,7 @@ def test_today_lists_my_records_and_what_they_miss(team: Bot) -> None:
     assert "拜访 2 条" in reply and "1 条缺核心项" in reply
     assert "市第一人民医院" in reply and "缺**需求痛点、竞品情况**" in reply
     assert "另记：急需 1 条" in reply and "还没发" in reply
-    assert "补充一下今天市第一人民医院的拜访" in reply  # the way to complete it, not a new /拜访
+    assert "补充一下今天市第一人民医院设备科的拜访" in reply  # the way to complete it, not a new /拜访
     team.clock.advance(hours=2)
     say(team, "补充一下今天市第一人民医院的拜访：痛点是维修慢，竞品GE")
     assert len(team.rows(Visit)) == 3 and "缺核心项" not in say(team, "/今日")
