@@ -818,3 +818,21 @@ def test_no_prefix_of_a_message_breaks_the_parser() -> None:
     for text in texts:
         for end in range(len(text) + 1):
             parse(text[:end], at("2026-12-15"))  # never raises
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "want"),
+    [
+        ("飞利浦在附二院办了个重症超声培训班，免费给ICU医生发证书", "customer", "附二院"),  # 办 a verb here
+        (
+            "市中医院检验科龙主任说，科里外送的项目积压越来越多，主任比我们还急。龙主任让我们下周一前把报告准备好",
+            "kind",
+            "visit",
+        ),
+        ("今天去市中医院检验科，科里在搬新楼，人都没空理我，放下资料就走了", "kind", "visit"),
+        ("今天去市一院，下午回公司", "kind", "itinerary"),
+        ("今日拜访小结：\n1、县医院设备科 孟科长\n2、报价审过了，价格没问题\n3、竞品：暂无", "pain_points", None),
+    ],
+)
+def test_what_the_last_held_out_set_found(text: str, field: str, want: str | None) -> None:
+    assert parse(text, at("2026-11-24", 10))[field] == want

@@ -288,3 +288,17 @@ def test_the_one_of_a_word_is_no_count_and_a_card_ends_a_name(text: str, items: 
 def test_a_spare_unit_is_the_product() -> None:
     items = parse("急！市一院手术室明早8点前要1台备用麻醉机", NOW)["items"]
     assert items == [{"product": "麻醉机", "quantity": 1, "unit": "台"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        ("导管室要新增两台除颤仪，现在用的是日本光电的", [("除颤仪", 2, "台")]),  # 新增 is no product
+        ("心内科紧急要一台临时起搏器", [("临时起搏器", 1, "台")]),
+    ],
+)
+def test_a_verb_before_a_count_is_no_product_and_a_kind_of_device_keeps_its_name(
+    text: str, items: list[tuple[str, int, str]]
+) -> None:
+    got = [(i["product"], i["quantity"], i["unit"]) for i in parse(text, NOW)["items"]]
+    assert got == items

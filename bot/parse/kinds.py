@@ -310,6 +310,6 @@ def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals,
     end = stop.start() if stop else len(norm)
     if strict and (first.date == today or "了" in norm[first.end : end] or _QUESTION_RE.search(norm)):
         return False
-    if first.date == today and _DONE_RE.search(norm, first.end, end):
-        return False  # "今天去县二院检验科转了转": the visit told, not a trip planned
+    if first.date == today and _DONE_RE.search(norm, first.end):
+        return False  # "今天去县二院检验科转了转", "今天去…，放下资料就走了": the visit told, not a trip planned
     return _GO_RE.search(norm, first.end, end) is not None

@@ -162,7 +162,7 @@ _SPEC_RE = re.compile(
 )
 # What may stand between a count and its product: 左右, 新的, 国产的 (一台国产的彩超; 两台便携彩超 keeps 便携)
 _NEW_PREFIX_RE = re.compile(
-    r"(?:左右|以上)?(?:备用|应急|临时)?(?:(?:全新|新款|老款|国产|进口|便携式?|台式|手持|移动|床旁|高端|中端|低端|新)?的)?"
+    r"(?:左右|以上)?(?:备用|应急)?(?:(?:全新|新款|老款|国产|进口|便携式?|台式|手持|移动|床旁|高端|中端|低端|新)?的)?"
 )
 # The verb right before a count of goods (急要一台…, 需要两瓶…, 申请换两台…)
 _NEED_VERBS = frozenset("要需缺借调买订购补添配换加上")
