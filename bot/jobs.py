@@ -746,10 +746,11 @@ _NOT_IN_AFTER_RE = re.compile(r".{0,6}?(?:没|未)(?:进|中|成|用)")  # after
 def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str, dict[str, tuple[int, int]]]:
     """region -> brand -> (customers, visits) from (region, customer id, competitor item) rows.
 
-    A brand counts once per visit that names it; a visit with no customer is a customer of its own.
+    A brand counts once per visit that names it; a visit with no customer counts as a visit but
+    as no customer (it may well be one already counted).
     """
     seen: dict[tuple[str, str], tuple[set[Any], int]] = {}
-    for i, (region, customer_id, text) in enumerate(rows):
+    for region, customer_id, text in rows:
         if no_competitor(text):  # "暂无竞品，之前飞利浦来推过没进院": nobody is in
             continue
         prepared = prepare(text)
@@ -758,7 +759,8 @@ def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str
                  and not _NOT_IN_AFTER_RE.match(prepared.norm, f.end)]  # fmt: skip
         for brand in dict.fromkeys(named):
             customers, n = seen.get((region or "", brand), (set(), 0))
-            customers.add(customer_id if customer_id is not None else ("visit", i))
+            if customer_id is not None:
+                customers.add(customer_id)
             seen[(region or "", brand)] = (customers, n + 1)
     out: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     for (region, brand), (customers, n) in seen.items():

@@ -7,7 +7,7 @@ from typing import Any
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Competitor
 from bot.wecom.inbound import Message
-from handlers.visits import customer_for
+from handlers.visits import customer_for, known_customer
 
 
 def _is_intel(msg: Message, ctx: Context) -> Any:
@@ -16,6 +16,10 @@ def _is_intel(msg: Message, ctx: Context) -> Any:
 
 def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
+    if not p.get("customer"):
+        named = known_customer(ctx, msg.text or "")  # "联影在西乡社区推DR零首付": a name the directory knows
+        if named:
+            p = {**p, "customer": named}
     customer_id, customer_name = None, p.get("customer")
     if p.get("customer"):
         customer_id, customer_name, _level, _created = customer_for(ctx, p["customer"])

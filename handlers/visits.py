@@ -111,6 +111,20 @@ def stated_role(text: str) -> str | None:
     return role
 
 
+def _labelled_answer(text: str) -> bool:
+    """Whether every line of the text is a labelled core item ("痛点：急诊血糖仪数量不够")."""
+    segments = [seg for seg in _SEGMENT_SEP.split(text) if seg.strip()]
+    if not segments:
+        return False
+    for seg in segments:
+        line = _TEMPLATE_LINE.match(seg)
+        if line is None or not any(
+            line[1].strip() in labels for item, labels in _ITEM_LABELS.items() if item != "customer"
+        ):
+            return False
+    return True
+
+
 def conflicts(parsed: dict[str, Any], department: str | None, contact: str | None) -> bool:
     """The message is about another department or contact than the open visit: a visit of its own."""
     return bool(
@@ -381,8 +395,8 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         contact_name = contact[0] if contact else None
     else:  # not filed without a customer: as the report wrote it
         contact_name = parse(visit[3] or "", visit[4].astimezone(ctx.now.tzinfo), msg.sender, ctx.calendar)["contact"]
-    if conflicts(parsed, visit[1], contact_name):
-        return None
+    if conflicts(parsed, visit[1], contact_name) and not _labelled_answer(text):
+        return None  # another department or contact: a visit of its own ("痛点：急诊…" is still an answer)
     if kind == "visit":
         continued = parsed
     elif not question and (loose or no_competitor(text) or stated_role(text)):

@@ -588,3 +588,11 @@ def test_undo_is_only_for_my_own_record_of_the_last_half_hour(team: Bot) -> None
     assert "没有找到你记过的内容" in say(team, "/撤销")  # not someone else's
     team.clock.advance(minutes=31)
     assert "超过 30 分钟" in say(team, "/撤销", user=REP2) and len(team.rows(Visit)) == 1
+
+
+def test_closing_a_deal_closes_its_customers_open_follow_ups(team: Bot) -> None:
+    say(team, "今天拜访了市二院检验科李主任，痛点是报告出得慢，竞品罗氏在用，下周送样")  # a first visit
+    assert {f.status for f in team.rows(Followup)} == {"open"}
+    say(team, "/阶段 市二院 报价")
+    say(team, "/阶段 市二院 丢单 价格高于竞品20%")
+    assert {f.status for f in team.rows(Followup)} == {"done"}

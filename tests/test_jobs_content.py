@@ -624,4 +624,5 @@ def test_brand_counts_count_customers_and_visits_per_region() -> None:
         (None, 3, "飞利浦刚投了两台试用机"),
     ]
     counts = brand_counts(rows)
-    assert counts == {"华东": {"迈瑞": (1, 2), "GE": (2, 2)}, "华南": {"GE": (1, 1)}, "": {"飞利浦": (1, 1)}}
+    # a visit with no customer counts as a visit, not as one more customer
+    assert counts == {"华东": {"迈瑞": (1, 2), "GE": (1, 2)}, "华南": {"GE": (1, 1)}, "": {"飞利浦": (1, 1)}}

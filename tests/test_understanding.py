@@ -883,3 +883,20 @@ def test_with_two_visits_to_one_hospital_open_an_answer_naming_the_department_co
     visits = {v.department: ("西门子" in (v.competitor or ""), v.complete) for v in team.rows(Visit)}
     assert visits == {"设备科": (True, True), "ICU": (False, False)}
     assert "补充一下今天市第一人民医院ICU的拜访" in say(team, "/今日")
+
+
+def test_a_labelled_answer_whose_value_names_a_department_is_still_the_answer(team: Bot) -> None:
+    say(team, "拜访了市一院设备科黄科长，设备科管采购，血糖仪要走院内采购流程，竞品罗氏，下一步下周一提交资质")
+    team.clock.advance(minutes=5)
+    say(team, "痛点：急诊血糖仪数量不够")
+    [visit] = team.rows(Visit)
+    assert visit.pain_points and "急诊血糖仪数量不够" in visit.pain_points and visit.complete
+
+
+def test_competitor_news_names_a_directory_customer_written_short(make_bot: Callable[..., Bot]) -> None:
+    customers = [{"name": "西乡社区卫生服务中心", "level": "社区", "region": "华南", "aliases": ["西乡社区"]}]
+    bot = make_bot(customers=customers)
+    say(bot, "竞品：联影在西乡社区推DR零首付")  # a short name the parser alone does not know
+    [news] = bot.rows(Competitor)
+    [customer] = bot.rows(Customer)
+    assert news.customer_id == customer.id and news.brand == "联影"

@@ -19,7 +19,7 @@ from sqlalchemy import case, func, select
 
 from bot.dispatch import Context, Reply
 from bot.jobs import CLOSED_STAGES, STAGES, funnel_conversion, local_midnight
-from bot.models import Customer, Member, Opportunity, StageChange, Visit
+from bot.models import Customer, Followup, Member, Opportunity, StageChange, Visit
 from handlers.commands.common import audit, find_customers, member_names
 from handlers.commands.customers import not_found
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -154,7 +154,8 @@ def stage(inv: Invocation, ctx: Context) -> Reply:
     )
     days = (now - since).days if since is not None else None
     cycle = (now - opp.opened_at).days if a.stage == SIGNED and before is not None else None
-    if closes:
+    if closes:  # signed or lost: the first visit's summary and plan are owed no longer
+        ctx.records.update_where(Followup, {"customer_id": customer.id, "status": "open"}, status="done", done_at=now)
         ctx.post(
             "commands/stage_closed_post.md.j2",
             customer=customer,
