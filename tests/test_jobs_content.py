@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from bot.db import create_schema, make_engine
-from bot.jobs import JOBS, JobContext, Post, brand_counts, split_markdown
+from bot.jobs import JOBS, JobContext, Post, brand_counts, load_categories, split_markdown
 from bot.models import (
     Competitor,
     Contact,
@@ -626,3 +626,12 @@ def test_brand_counts_count_customers_and_visits_per_region() -> None:
     counts = brand_counts(rows)
     # a visit with no customer counts as a visit, not as one more customer
     assert counts == {"华东": {"迈瑞": (1, 2), "GE": (1, 2)}, "华南": {"GE": (1, 1)}, "": {"飞利浦": (1, 1)}}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("维修响应太慢，一周都不来", "售后响应"), ("耗材贵，用不起", "价格预算"), ("进口设备维修成本高", "价格预算")],
+)
+def test_problem_keywords_read_service_and_price_complaints(text: str, problem: str) -> None:
+    problems = load_categories().problems
+    assert any(k in text for k in problems[problem])
