@@ -740,7 +740,47 @@ def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
     return ctx.reply("no_visit_today.md.j2")
 
 
+# ----------------------------------------------------------------------------- a follow-up done, told
+# "市一院拜访小结已发王主任", "定制方案已经发给孙科长了": the follow-up it owed is done
+_SENT_RE = {
+    "summary": re.compile(
+        r"小结(?:已经?|刚)?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
+    ),
+    "plan": re.compile(r"方案(?:已经?|刚)(?:发|给|送|交)|(?:已经?|刚)(?:发|送|交)了?(?:定制)?方案|发了(?:定制)?方案"),
+}
+
+
+def _followup_sent(msg: Message, ctx: Context) -> dict[str, Any] | None:
+    text = msg.text or ""
+    kind = next((k for k, rx in _SENT_RE.items() if rx.search(text)), None)
+    if kind is None:
+        return None
+    p = ctx.parsed or {}
+    name = p.get("customer") or known_customer(ctx, text)
+    stmt = (
+        select(Followup.id, Followup.customer_id, Customer.name)
+        .outerjoin(Customer, Customer.id == Followup.customer_id)
+        .where(Followup.member == msg.sender, Followup.kind == kind, Followup.status == "open")
+        .order_by(Followup.due_at)
+    )
+    rows = ctx.read.conn.execute(stmt).all()  # type: ignore[union-attr]
+    if name is not None:
+        alias = ctx.read.first(CustomerAlias, ["customer_id"], alias=customer_key(name))
+        rows = [r for r in rows if alias is not None and r[1] == alias[0]]
+    if len(rows) != 1 and not (name is not None and rows):
+        return None  # nothing open, or several and no customer named: /完成 跟进N says which
+    followup_id, _cid, customer = rows[0]
+    return {"id": followup_id, "kind": kind, "customer": customer}
+
+
+def _close_followup(msg: Message, found: dict[str, Any], ctx: Context) -> Reply:
+    if not ctx.records.update_where(Followup, {"id": found["id"], "status": "open"}, status="done", done_at=ctx.now):
+        return ctx.reply("hint.md.j2", empty=False)
+    return ctx.reply("commands/followup_done.md.j2", followup=found)
+
+
 HANDLERS = [
+    Handler("visits.followup_sent", _followup_sent, _close_followup, group=14),
     Handler("visits.answer", _open_conversation, _complete, group=10),
     Handler("visits.none_today", _says_no_visit, _no_visit, group=15),
     Handler("visits.level", _level_statement, _file_level, group=15),

@@ -900,3 +900,13 @@ def test_competitor_news_names_a_directory_customer_written_short(make_bot: Call
     [news] = bot.rows(Competitor)
     [customer] = bot.rows(Customer)
     assert news.customer_id == customer.id and news.brand == "联影"
+
+
+def test_saying_the_summary_or_plan_was_sent_closes_that_follow_up(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请，竞品GE，痛点维修慢")
+    team.clock.advance(hours=20)
+    reply = say(team, "市一院拜访小结已发王主任：沟通了维修响应问题，建议下周做方案演示")
+    assert "拜访小结" in reply and "已完成" in reply and len(team.rows(Visit)) == 1
+    team.clock.advance(days=2)
+    say(team, "定制方案已经发给王主任了")  # the only plan owed: no customer needed
+    assert {f.kind: f.status for f in team.rows(Followup)} == {"summary": "done", "plan": "done"}
