@@ -750,10 +750,13 @@ _SENT_RE = {
 }
 
 
+_VISITED_TODAY_RE = re.compile(r"(?:又|今天|今日|上午|下午)[^,，。;；]{0,6}?(?:去了|拜访了?|见了|到了)")
+
+
 def _followup_sent(msg: Message, ctx: Context) -> dict[str, Any] | None:
     text = msg.text or ""
     kind = next((k for k, rx in _SENT_RE.items() if rx.search(text)), None)
-    if kind is None:
+    if kind is None or _VISITED_TODAY_RE.search(text):  # "方案已经发了，今天又去拜访了…" is a visit report
         return None
     p = ctx.parsed or {}
     name = p.get("customer") or known_customer(ctx, text)

@@ -910,3 +910,10 @@ def test_saying_the_summary_or_plan_was_sent_closes_that_follow_up(team: Bot) ->
     team.clock.advance(days=2)
     say(team, "定制方案已经发给王主任了")  # the only plan owed: no customer needed
     assert {f.kind: f.status for f in team.rows(Followup)} == {"summary": "done", "plan": "done"}
+
+
+def test_a_visit_report_that_mentions_a_plan_sent_is_still_a_visit(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请，竞品GE，痛点维修慢")
+    team.clock.advance(days=1)
+    say(team, "方案已经发给王主任了，今天又去拜访了市一院设备科，王主任说下周开会定")
+    assert len(team.rows(Visit)) == 2
