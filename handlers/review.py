@@ -25,6 +25,7 @@ from bot.parse.fields import reports_a_visit
 from bot.parse.kinds import acknowledges
 from bot.parse.text import sentences
 from bot.wecom.inbound import Message
+from handlers.attendance import file_leave
 
 _FIELDS = ("target_met", "reason", "remedy")
 
@@ -101,8 +102,6 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
 
 def _leave_told_with(text: str, ctx: Context) -> Reply | None:
     """ "复盘：…达成。明天请假，交给小李": the leave in a later sentence of the review, filed as one."""
-    from handlers.attendance import file_leave  # the leave's own filing and acknowledgement
-
     for s, e in sentences(text):
         part = text[s:e]
         if not _LEAVE_WORD_RE.search(part) or _REVIEW_WORD_RE.search(part):

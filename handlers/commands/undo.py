@@ -34,7 +34,7 @@ from handlers.visits import CONVERSATION_MINUTES, incomplete_visit_since
 
 UNDO_MINUTES = 30
 
-# kind -> (table, the column that says when, what the reply shows of it)
+# kind -> the table of that record (each row links the message that filed it)
 _KINDS: dict[str, Any] = {
     "visit": Visit,
     "urgent": Urgent,
@@ -75,6 +75,7 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
     if getattr(row, "customer_id", None) is not None:
         customer = ctx.session.get(Customer, row.customer_id)
     db = ctx.records
+    reopened = None
     if kind == "urgent":
         if row.status != "open":
             return ctx.reply("commands/undo.md.j2", state="urgent_taken", urgent=row)
@@ -95,7 +96,7 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
         kind=kind,
         record=row,
         customer=customer.name if customer else None,
-        reopened=reopened if kind == "visit" else None,
+        reopened=reopened,
     )
 
 
