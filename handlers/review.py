@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Review
 from bot.parse import parse
-from bot.parse.fields import reports_a_visit
+from bot.parse.fields import mentions_leave, plans_make_up, reports_a_visit
 from bot.parse.kinds import acknowledges
 from bot.parse.text import sentences
 from bot.wecom.inbound import Message
@@ -104,7 +104,7 @@ def _leave_told_with(text: str, ctx: Context) -> Reply | None:
     """ "复盘：…达成。明天请假，交给小李": the leave in a later sentence of the review, filed as one."""
     for s, e in sentences(text):
         part = text[s:e]
-        if not _LEAVE_WORD_RE.search(part) or _REVIEW_WORD_RE.search(part):
+        if not mentions_leave(part) or _REVIEW_WORD_RE.search(part):
             continue
         parsed = parse(part, ctx.now, ctx.message.sender, ctx.calendar)
         if parsed.get("kind") == "leave":
@@ -112,13 +112,10 @@ def _leave_told_with(text: str, ctx: Context) -> Reply | None:
     return None
 
 
-_LEAVE_WORD_RE = re.compile(r"请假|调休|休假|病假|事假|年假")
 _REVIEW_WORD_RE = re.compile(r"复盘|总结|达成|完成")
 
 
 REVIEW_ANSWER_MINUTES = 30
-# A reply that plans the make-up (明天上午再去, 周五再约, 下周补上)
-_REMEDY_CUE_RE = re.compile(r"明天|明早|后天|下周|周[一二三四五六日天]|再|补|争取|改天|回头|尽快|马上")
 # A review that missed its target, read on: what follows is why, then how to make up
 _MISSED = "复盘：今天目标没完成，"
 
@@ -150,7 +147,7 @@ def _review_answer(msg: Message, ctx: Context) -> Any:
     if reason:
         # only the remedy was asked for: a plan is the remedy; anything else says more of why
         # ("县妇幼没去成" was the review's reason, "刘护士长临时有手术，没见着" is why)
-        if _REMEDY_CUE_RE.search(text):
+        if plans_make_up(text):
             later["reason"], later["remedy"] = None, read_on.get("remedy") or text
         else:
             later["reason"], later["remedy"] = f"{reason}；{text}", None

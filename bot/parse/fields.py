@@ -570,6 +570,13 @@ def _review_guess(p: Prepared, at: int) -> tuple[Span | None, Span | None]:
 
 
 _REMEDY_CUE_RE = re.compile(patterns_alt(_f["remedy_cues"]))
+
+
+def plans_make_up(text: str) -> bool:
+    """Whether the text plans how to make up a missed target (明天再去, 周五再约, 下周补上)."""
+    return _REMEDY_CUE_RE.search(text) is not None
+
+
 _NEGATED_RE = re.compile(r"没|未|不")
 
 
@@ -596,6 +603,11 @@ def _duration(norm: str, times: list[TimeMention]) -> re.Match[str] | None:
 
 
 _LEAVE_WORD_RE = re.compile(patterns_alt(lexicon().kinds["leave"]))
+
+
+def mentions_leave(text: str) -> bool:
+    """Whether the text says 请假/调休/休假 … (kinds.yaml `leave`)."""
+    return _LEAVE_WORD_RE.search(text) is not None
 
 
 def _from_the_leave_clause(norm: str, times: list[TimeMention]) -> list[TimeMention]:
