@@ -225,7 +225,13 @@ def funnel(inv: Invocation, ctx: Context) -> Reply:
         at_step[int(i)] = int(n)
     reached = [sum(at_step[j] for j in range(i, len(PIPELINE))) for i in range(len(PIPELINE))]
     steps = [
-        {"from": PIPELINE[i], "to": PIPELINE[i + 1], "rate": reached[i + 1] / reached[i] if reached[i] else None}
+        {
+            "from": PIPELINE[i],
+            "to": PIPELINE[i + 1],
+            "rate": reached[i + 1] / reached[i] if reached[i] else None,
+            "n": reached[i + 1],
+            "of": reached[i],
+        }
         for i in range(len(PIPELINE) - 1)
     ]
 
