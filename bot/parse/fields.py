@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from functools import cache
 
 from bot.parse.entities import Found
+from bot.parse.kinds import LEAVE_WORD_RE
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 from bot.parse.numerals import to_int
 from bot.parse.text import Prepared, clauses, sentences, trim, within_clauses
@@ -602,18 +603,15 @@ def _duration(norm: str, times: list[TimeMention]) -> re.Match[str] | None:
     return None
 
 
-_LEAVE_WORD_RE = re.compile(patterns_alt(lexicon().kinds["leave"]))
-
-
 def mentions_leave(text: str) -> bool:
     """Whether the text says 请假/调休/休假 … (kinds.yaml `leave`)."""
-    return _LEAVE_WORD_RE.search(text) is not None
+    return LEAVE_WORD_RE.search(text) is not None
 
 
 def _from_the_leave_clause(norm: str, times: list[TimeMention]) -> list[TimeMention]:
     """The dates from the clause that says 请假/调休 on, when it has one of its own: in
     "明天加班去装机 下周一调休" the leave is 下周一; "请假：12.14-12.18" keeps them all."""
-    word = _LEAVE_WORD_RE.search(norm)
+    word = LEAVE_WORD_RE.search(norm)
     if word is None:
         return times
     for s, e in clauses(norm):

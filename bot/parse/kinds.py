@@ -30,8 +30,9 @@ def _rx(name: str) -> re.Pattern[str]:
     return re.compile(patterns_alt(_k[name]))
 
 
+LEAVE_WORD_RE = _rx("leave")  # 请假, 调休 … wherever they stand
 # not "请假的提前说": people who take leave, not a leave
-_LEAVE_RE = re.compile(f"(?:{patterns_alt(_k['leave'])})(?!的)")
+_LEAVE_RE = re.compile(f"(?:{LEAVE_WORD_RE.pattern})(?!的)")
 _REVIEW_RE = _rx("review")
 _URGENT_IGNORE_RE = _rx("urgent_ignore")
 _URGENT_RE = _rx("urgent")
