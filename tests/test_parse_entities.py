@@ -194,6 +194,17 @@ def test_more_surnames_without_ordinary_words(text: str, want: str | None) -> No
         ("谁知道县中医院新来的设备科长姓什么？", "县中医院"),
         ("帮我查一下县人民医院这个月的回款", "县人民医院"),
         ("报备，明天上午跑两家乡镇卫生院：王集镇卫生院和马庄乡卫生院", "王集镇卫生院"),
+        # spoken fillers before a name (voice input) are not part of it
+        ("那个石湾镇卫生院说血糖试纸用完了，急需三十盒", "石湾镇卫生院"),
+        ("嗯白沙县医院采购办的罗主任说招标文件下周出来", "白沙县医院"),
+        # one character left between two boundaries belongs to the name, even after 和
+        ("嗯下午去安和康复医院见了严院长，预算大概两百万", "安和康复医院"),
+        ("上午跑了市一院和康复医院，两边都在等报价", "市一院"),
+        # a city's name before its numbered hospital, and the team's short names
+        ("刚从澜州一院出来，见了设备科的孙科长", "澜州一院"),
+        ("附院ICU今晚要两台高流量，谁有库存", "附院"),
+        ("下午去了市妇儿新生儿科，跟刘护士长聊了一下", "市妇儿"),
+        ("嗯去了东港社区，跟全科医学科的蔡主任聊了一下", "东港社区"),
     ],
 )
 def test_customer_name_boundaries(text: str, want: str) -> None:

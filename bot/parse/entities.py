@@ -18,6 +18,8 @@ _STANDALONE = {s["text"] for s in _cust["suffixes"] if s.get("standalone")}
 _ABBREVIATION_RE = re.compile("|".join(f"(?:{p})" for p in _cust["abbreviations"]))
 _SUFFIX_RE = re.compile(patterns_alt([*_cust["abbreviations"], words_alt([s["text"] for s in _cust["suffixes"]])]))
 _BOUNDARY_RE = re.compile(words_alt(_cust["boundaries"]))
+# A suffix that is only one when a longer name does not go on after it (城南社区 / 城南社区医院)
+_NOT_BEFORE = {s["text"]: re.compile(s["not_before"]) for s in _cust["suffixes"] if s.get("not_before")}
 _ADMIN_CHARS = set(_cust["admin_chars"])
 _AMBIGUOUS = set(_cust["ambiguous_boundaries"])
 _REJECT_NAMES = set(_cust["reject_names"])
@@ -84,6 +86,8 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
         s, e = m.span()
         if m.group() in _NUMBERED and norm[e : e + 1] in _NOT_AFTER_NUMBERED and not _NAME_AFTER_NEI_RE.match(norm, e):
             continue  # 统一院内, 第一院区: 院内/院区/院长 are words of their own, not a numbered 院
+        if _NOT_BEFORE and m.group() in _NOT_BEFORE and _NOT_BEFORE[m.group()].match(norm, e):
+            continue
         if _ABBREVIATION_RE.match(norm, s):
             out.append(Found(s, e, raw[s:e]))
             continue
@@ -104,7 +108,12 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
         starts = sorted(((b.end(), b.group()) for b in _BOUNDARY_RE.finditer(chunk)), reverse=True) if chunk else []
         starts.append((0, ""))
         standalone = m.group() in _STANDALONE
-        for p, boundary in starts:
+        for i, (p, boundary) in enumerate(starts):
+            if boundary in _AMBIGUOUS:
+                # "去安和康复医院": one character stranded between two boundaries is the name's
+                before = max(q for q, _b in starts[i + 1 :] if q <= p - len(boundary))
+                if p - len(boundary) - before == 1:
+                    p, boundary = before, ""
             verdict = _judge_name(chunk[p:], standalone, boundary)
             if verdict is None:
                 if standalone:  # "去了趟人民医院": the suffix alone is the name
