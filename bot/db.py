@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -199,7 +199,11 @@ class FastStatement:
 
     def execute_params(self, conn: Connection, params: Any) -> tuple[tuple[Any, ...] | None, int]:
         """`execute` with parameters `params` made before (outside the write lock, say)."""
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return self.execute_driver(conn.connection.driver_connection, params)
+
+    def execute_driver(self, driver_conn: Any, params: Any) -> tuple[tuple[Any, ...] | None, int]:
+        """`execute_params` on the driver's own connection."""
+        cur = driver_conn.cursor()
         try:
             cur.execute(self.sql, params)
             row = cur.fetchone() if cur.description else None
@@ -365,6 +369,16 @@ class Records:
 
         return self._get(("sel", table.name, cols, wkeys), build).run(self.conn, self._wvalues(where))  # type: ignore[arg-type]
 
+    def peek(self, key: tuple[Any, ...], build: Callable[[Any], FastStatement], values: Mapping[str, Any]) -> Any:
+        """The first row of a query (`build(conn)` makes it, once per `key`), as committed.
+
+        Under the write lock this reads on the request's transaction. While a handler is planned
+        it reads on a connection of its own (PlannedRecords.peek), so it may miss what another
+        request is writing at that very moment: only for checks where that is harmless (two
+        messages of one member about one visit arriving within the same few milliseconds).
+        """
+        return self._get(("peek", *key), lambda: build(self.conn)).run(self.conn, values)  # type: ignore[arg-type]
+
 
 class PlannedRecords(Records):
     """Records that plan instead of writing: a handler decides outside the write lock.
@@ -387,6 +401,15 @@ class PlannedRecords(Records):
 
     def first(self, model: Any, columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
         raise NeedsLock(f"a read of {model.__tablename__}")
+
+    def peek(self, key: tuple[Any, ...], build: Callable[[Any], FastStatement], values: Mapping[str, Any]) -> Any:
+        """What is committed, read outside the write lock on a pooled connection (see Records.peek)."""
+        stmt = self._get(("peek", *key), lambda: build(self.conn))
+        raw = self.conn.raw_connection()  # type: ignore[union-attr]  # self.conn is the engine here
+        try:
+            return stmt.execute_driver(raw.driver_connection, stmt.params(values))[0]
+        finally:
+            raw.close()
 
     def apply(self, conn: Connection) -> None:
         for stmt, params, pending in self.steps:

@@ -77,6 +77,11 @@ class Context:
         return Records(self.conn)
 
     @property
+    def peek(self) -> Records:
+        """Reads of what is committed that a planned handler may make too (see Records.peek)."""
+        return self.planning if self.planning is not None else Records(self.conn)
+
+    @property
     def records(self) -> Records:
         """Handlers' fast way to write: statements on the request's transaction (see bot.db.Records).
 

@@ -73,7 +73,11 @@ def _is_review(msg: Message, ctx: Context) -> Any:
 
 
 def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
-    p = ctx.parsed or {}
+    return file_review(msg, ctx, ctx.parsed or {})
+
+
+def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
+    """File `p` (a parse of kind review) as the member's review of today, or as more of it."""
     db = ctx.records
     day = ctx.now.date()
     earlier = db.first(Review, ["id", *_FIELDS, "raw_text"], member=msg.sender, review_date=day)

@@ -24,10 +24,10 @@ from time import monotonic
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from bot.customers import customer_key, customer_level, level_in_report
-from bot.db import Pending
+from bot.db import FastStatement, Pending
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
 from bot.parse import CORE_ITEMS, ROLES, parse
@@ -593,6 +593,12 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         role = known_role(ctx, contact_id)
         if role:
             p = {**p, "decision_role": role, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
+    if customer_id is not None and day is None and not first:
+        earlier = same_visit_today(ctx, msg.sender, customer_id, contact_id, p.get("department"))
+        if earlier is not None:
+            again = _told_again(msg, ctx, p, earlier, customer_name)
+            if again is not None:
+                return again
     missing = list(p.get("missing") or [])
     ask = missing if customer_id is not None else ["customer", *missing]
     visit_id = db.insert(
@@ -638,7 +644,123 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         missing=ask,
         stage=stage if customer_id is not None else None,
         backdated=day,
+        again_at=None,
+        added=False,
     )
+
+
+# ----------------------------------------------------------------------------- the same visit told again
+_EARLIER = ("id", "visited_at", "department", *CORE_ITEMS, "due", "budget", "complete")
+_NEW_CONTENT = ("pain_points", "competitor", "next_action")  # a role read from a title is no news
+
+
+def _earlier_query(by_contact: bool) -> Any:
+    def build(conn: Any) -> FastStatement:
+        t = Visit.__table__
+        same = t.c.contact_id == bindparam("contact_id") if by_contact else and_(
+            t.c.contact_id.is_(None), t.c.department == bindparam("department")
+        )
+        stmt = (
+            select(*(t.c[c] for c in _EARLIER))
+            .where(t.c.member == bindparam("member"), t.c.visited_at >= bindparam("since"))
+            .where(t.c.customer_id == bindparam("customer_id"), same)
+            .order_by(t.c.id.desc())
+            .limit(1)
+        )
+        binds = {"member": "member", "since": "visited_at", "customer_id": "customer_id"}
+        binds |= {"contact_id": "contact_id"} if by_contact else {"department": "department"}
+        return FastStatement(conn, t, stmt, binds, results=_EARLIER)
+
+    return build
+
+
+_BY_CONTACT, _BY_DEPARTMENT = _earlier_query(True), _earlier_query(False)
+
+
+def same_visit_today(
+    ctx: Context, member: str, customer_id: int, contact_id: Any, department: str | None
+) -> dict[str, Any] | None:
+    """The member's latest visit today to this contact (or, with nobody named, to this department
+    of the customer), as committed; None when there is none or the visit names neither."""
+    if isinstance(contact_id, Pending):
+        return None  # a contact added by this very message has no earlier visit
+    since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    values: dict[str, Any] = {"member": member, "since": since, "customer_id": customer_id}
+    if contact_id is not None:
+        row = ctx.peek.peek(("visit_today", "contact"), _BY_CONTACT, {**values, "contact_id": contact_id})
+    elif department:
+        row = ctx.peek.peek(("visit_today", "department"), _BY_DEPARTMENT, {**values, "department": department})
+    else:
+        return None
+    return dict(zip(_EARLIER, row, strict=True)) if row is not None else None
+
+
+def _told_again(
+    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None
+) -> Reply | None:
+    """A visit the member already filed today, told again: the day's review when it only adds a
+    verdict ("今天拜访了市一院设备科王主任，达成"), the rest of that visit when it still lacked core
+    items ("又发一遍完整的"); None when it is a visit of its own (the earlier one was complete)."""
+    text = msg.text or ""
+    news = {k: p[k] for k in _NEW_CONTENT if p.get(k) and p[k] != earlier[k]}
+    if not news and says_day_verdict(text):
+        review = parse(_REVIEW_OPENING + text, ctx.now, msg.sender, ctx.calendar)
+        if review.get("kind") == "review" and review.get("target_met") is not None:
+            from handlers.review import file_review  # review → attendance → visits: imported when used
+
+            return file_review(msg, ctx, review)
+    if earlier["complete"] or _ANOTHER_VISIT_RE.search(text):
+        return None
+    merged = {item: p.get(item) or earlier[item] for item in CORE_ITEMS}
+    if p.get("decision_role") and stated_role(text):
+        merged["decision_role"] = p["decision_role"]
+    changes: dict[str, Any] = {k: v for k, v in merged.items() if v != earlier[k]}
+    if "next_action" in changes:
+        changes["due"] = _due(p.get("due"))
+    if p.get("budget") and p["budget"] != earlier["budget"]:
+        changes["budget"] = p["budget"]
+    if not earlier["department"] and p.get("department"):
+        changes["department"] = p["department"]
+    missing = still_missing(merged)
+    if changes:
+        ctx.records.update(Visit, earlier["id"], complete=not missing, **changes)
+    conversation = {"chat_id": msg.chat_id, "member": msg.sender}
+    if missing:
+        expires = ctx.now + timedelta(minutes=CONVERSATION_MINUTES)
+        ctx.records.upsert(Conversation, conversation, topic="visit", visit_id=earlier["id"],
+                           missing=json.dumps(missing), expires_at=expires)  # fmt: skip
+    else:
+        ctx.records.delete_where(Conversation, **conversation)
+    due = changes["due"] if "due" in changes else earlier["due"]
+    shown = {**p, **merged, "department": earlier["department"] or p.get("department"), "due": due}
+    return ctx.reply(
+        "visit_recorded.md.j2",
+        parsed=shown,
+        customer=customer,
+        missing=missing,
+        again_at=earlier["visited_at"].astimezone(ctx.now.tzinfo),
+        added=bool(changes),
+        new_customer=False,
+        level=None,
+        first_visit=False,
+        stage=None,
+        backdated=None,
+    )
+
+
+# A verdict on the day, on its own at the end ("…，达成", "都完成了✅") or a target missed ("没完成"),
+# not a step of the visit ("达成合作意向", "没完成验收")
+_DAY_VERDICT_RE = re.compile(
+    r"(?:(?:目标|任务)?(?:已经?|都|全部|基本)?(?:达成|完成|达标)了?(?:目标|任务)?[\s。.!！✅👍~～]*$)"
+    r"|(?:(?:没有?|未能?)(?:达成|完成|达标)(?:目标|任务)?(?:[，,。.!！;；\s]|$))"
+)
+_REVIEW_OPENING = "复盘："
+# "下午又去了…", "再次拜访…": a second visit the same day, counted as one
+_ANOTHER_VISIT_RE = re.compile(r"又(?:去|来|到|跑|见|拜访|找)|再次|第二次|二次拜访|再去了")
+
+
+def says_day_verdict(text: str) -> bool:
+    return _DAY_VERDICT_RE.search(text) is not None
 
 
 # ----------------------------------------------------------------------------- a hospital's level

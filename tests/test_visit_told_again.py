@@ -1,0 +1,86 @@
+"""A visit a rep already filed today, told again, is that visit: completed, not counted twice;
+told again with only a verdict on the day, it is the day's review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.models import Conversation, Review, Visit
+from tests.conftest import Bot, both_backends
+from tests.test_understanding import CUSTOMERS, say
+
+INCOMPLETE = "今天拜访了市一院设备科王主任，确认下周提交采购申请"
+COMPLETE = "今天拜访了市一院设备科王主任，痛点是设备老化，竞品迈瑞在用，下一步周三送方案"
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot(customers=CUSTOMERS)
+
+
+@both_backends
+def test_an_incomplete_visit_sent_again_in_full_is_completed_not_filed_twice(team: Bot) -> None:
+    say(team, INCOMPLETE)  # Wed 10:00: asks for the pain point and the competitor
+    team.clock.advance(hours=5)  # the half-hour for answers is long over
+    reply = say(team, COMPLETE)
+    [visit] = team.rows(Visit)
+    assert visit.complete and visit.pain_points == "设备老化" and "迈瑞" in (visit.competitor or "")
+    assert visit.next_action == "周三送方案"
+    assert "已补充到今天 10:00 记录的拜访" in reply and "齐全" in reply
+    assert team.rows(Conversation) == []  # nothing left to ask
+
+
+@both_backends
+def test_the_same_incomplete_visit_sent_twice_is_one_visit_and_says_so(team: Bot) -> None:
+    say(team, INCOMPLETE)
+    team.clock.advance(minutes=3)
+    reply = say(team, INCOMPLETE)
+    [visit] = team.rows(Visit)
+    assert not visit.complete
+    assert "今天 10:00 已记录过这次拜访，这条没有新内容" in reply
+    assert "需求痛点" in reply and "竞品情况" in reply  # still missing, still asked
+
+
+@both_backends
+def test_a_review_told_as_the_days_visit_with_a_verdict_is_the_review(team: Bot) -> None:
+    say(team, COMPLETE)
+    team.clock.advance(hours=8)  # 18:00, after the review reminder
+    reply = say(team, "今天拜访了市一院设备科王主任，达成")
+    assert len(team.rows(Visit)) == 1
+    [review] = team.rows(Review)
+    assert review.target_met is True and review.member == "zhangwei"
+    assert "复盘" in reply and "目标达成" in reply
+
+
+@both_backends
+def test_a_step_of_the_visit_is_no_verdict_and_a_complete_visit_may_be_followed_by_another(team: Bot) -> None:
+    say(team, COMPLETE)
+    team.clock.advance(hours=4)
+    say(team, "今天拜访了市一院设备科王主任，达成合作意向，下周一签合同")
+    assert team.rows(Review) == []
+    assert len(team.rows(Visit)) == 2  # the first was complete: this one is a visit of its own
+
+
+@both_backends
+def test_a_second_visit_said_so_is_its_own_even_when_the_first_was_incomplete(team: Bot) -> None:
+    say(team, INCOMPLETE)
+    team.clock.advance(hours=4)
+    say(team, "下午又去了市一院设备科王主任那里，痛点是维修响应慢，竞品迈瑞，下周一再去")
+    assert len(team.rows(Visit)) == 2
+
+
+def test_the_visit_filed_by_the_other_process_is_found_too(make_bot: Callable[..., Bot]) -> None:
+    # Two bots on one database stand for two server processes: the check reads what is
+    # committed, not what one process remembers.
+    first, second = make_bot(customers=CUSTOMERS), make_bot(customers=CUSTOMERS)
+    say(first, INCOMPLETE)
+    say(second, INCOMPLETE)  # second warms its caches on a visit of its own member
+    first.clock.advance(hours=1)
+    second.clock.advance(hours=1)
+    say(first, "今天拜访了市一院设备科王主任，确认下周提交采购申请", user="lina")
+    reply = say(second, "今天拜访了市一院设备科王主任，痛点是设备老化，竞品迈瑞，下一步周三送方案", user="lina")
+    lina = [v for v in first.rows(Visit) if v.member == "lina"]
+    assert len(lina) == 1 and lina[0].complete
+    assert "已补充到今天 11:00 记录的拜访" in reply
