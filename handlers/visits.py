@@ -657,8 +657,10 @@ _NEW_CONTENT = ("pain_points", "competitor", "next_action")  # a role read from 
 def _earlier_query(by_contact: bool) -> Any:
     def build(conn: Any) -> FastStatement:
         t = Visit.__table__
-        same = t.c.contact_id == bindparam("contact_id") if by_contact else and_(
-            t.c.contact_id.is_(None), t.c.department == bindparam("department")
+        same = (
+            t.c.contact_id == bindparam("contact_id")
+            if by_contact
+            else and_(t.c.contact_id.is_(None), t.c.department == bindparam("department"))
         )
         stmt = (
             select(*(t.c[c] for c in _EARLIER))
