@@ -124,6 +124,19 @@ def test_a_visit_that_mentions_a_competitor_is_a_visit() -> None:
     assert r["brand"] is None
 
 
+def test_a_terse_visit_report_that_names_competitors_is_still_a_visit() -> None:
+    """Typed between two meetings, with spaces for punctuation: whom we saw, the need, the
+    competitors, our next step. Filed as competitor news, the visit itself would be lost."""
+    r = parse("南山医院放射科 周主任 想换DR 老机器经常坏 联影和万东都在跟 下周一送资料", at("2026-12-09"))
+    assert (r["kind"], r["contact"], r["competitor"], r["next_action"]) == (
+        "visit", "周主任", "联影和万东都在跟", "下周一送资料"
+    )  # fmt: skip
+    r = parse("省人医设备科 孙科长 预算卡得紧 在看联影的 周五带方案", at("2026-12-08"))
+    assert (r["kind"], r["pain_points"], r["next_action"], r["due"]) == ("visit", "预算卡得紧", "周五带方案", "2026-12-11")
+    # news that opens with the competitor stays news, whoever it names
+    assert parse("联影在南山医院放射科跟周主任推DR，想换掉老机器", at("2026-12-09"))["kind"] == "competitor"
+
+
 def test_itinerary() -> None:
     r = parse("报备：明天一早直接去市一院设备科，不到公司了", at("2026-11-02", 18))
     assert (r["kind"], r["customer"], r["department"], r["due"]) == ("itinerary", "市一院", "设备科", "2026-11-03")

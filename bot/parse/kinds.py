@@ -174,7 +174,16 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if news:
         # a named contact who says something or asks us for something makes it our visit report,
         # not competitor news ("钱科长让我们报个价，奥林巴斯的代理也在跟")
-        if not (sig.has_contact and (_VISIT_WEAK_RE.search(norm) or _ASKS_US_RE.search(norm))):
+        # nor is a terse report that names whom we saw and what they need or what we do next
+        # ("南山医院放射科 周主任 想换DR 老机器经常坏 联影和万东都在跟 下周一送资料")
+        if not (
+            sig.has_contact
+            and (
+                _VISIT_WEAK_RE.search(norm)
+                or _ASKS_US_RE.search(norm)
+                or (sig.has_customer and not sig.brand_first and sig.visit_content())
+            )
+        ):
             return "competitor"
     if sig.has_items and _soon_need(norm, times, today):
         return "urgent"
@@ -186,7 +195,17 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "itinerary"
     if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(cues) or sig.visit_content()):
         return "visit"
+    if sig.has_customer and sig.has_contact and _acts_later(norm, times, today):
+        return "visit"  # "省人医设备科 孙科长 预算卡得紧 周五带方案": whom we saw, and what we do next
     return "other"
+
+
+# What is done on a coming day, right after it: "周五带方案", "下周一送资料"
+_DATED_ACTION_RE = re.compile(r"\s*(?:前|之前|以前)?\s*(?:我们?|再)?(?:带|送|发|出|交|提交|报价|演示|约|过去|去|上门|回访|复访)")
+
+
+def _acts_later(norm: str, times: list[TimeMention], today: date) -> bool:
+    return any(t.date > today and _DATED_ACTION_RE.match(norm, t.end) for t in times)
 
 
 # A visit that did not happen ("没有拜访", "不出去拜访了"), and a day in the office: shared by the
