@@ -153,6 +153,11 @@ def test_leave() -> None:
     assert (r["kind"], r["start"], r["end"], r["handover"]) == ("leave", "2026-11-18", "2026-11-18", None)
 
 
+def test_back_from_a_leave_is_no_leave() -> None:
+    r = parse("复盘：今天没拜访，休假回来整理资料，目标没达成，下周一去省人医补", at("2026-12-11", 17))
+    assert (r["kind"], r["target_met"], r["remedy"]) == ("review", False, "下周一去省人医补")
+
+
 def test_review() -> None:
     r = parse("今日复盘：计划拜访4家，实际完成4家，目标达成✅", at("2026-11-03"))
     assert (r["kind"], r["target_met"], r["reason"], r["remedy"]) == ("review", True, None, None)

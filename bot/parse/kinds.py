@@ -102,6 +102,8 @@ def is_urgent(norm: str) -> bool:
     return _URGENT_WEAK_RE.search(text) is not None and _VISIT_STRONG_RE.search(norm) is None
 
 
+# "休假回来整理资料", "请假结束了": back from a leave, not taking one
+_BACK_FROM_LEAVE_RE = re.compile(r"(?:刚|才)?(?:回来|归来|结束|完了|回到)")
 # 不请假了 is no leave; "年假怎么请？" asks about leave without taking one
 _NO_LEAVE_RE = re.compile(r"不(?=请|休|调休)")
 # "问我们有没有轻便的": a question the customer asked, reported; not ours to the group
@@ -134,6 +136,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         or (not times and _QUESTION_RE.search(norm))
         or _someone_elses(norm, leave)
         or reviews_before(norm, leave.start())
+        or _BACK_FROM_LEAVE_RE.match(norm, leave.end())
     ):
         return "leave"
     if (
