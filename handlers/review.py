@@ -79,9 +79,11 @@ def _record(msg: Message, _match: Any, ctx: Context) -> Reply:
 def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
     """File `p` (a parse of kind review) as the member's review of today, or as more of it."""
     db = ctx.records
-    day = ctx.now.date()
-    earlier = db.first(Review, ["id", *_FIELDS, "raw_text"], member=msg.sender, review_date=day)
     text = msg.text or ""
+    day = ctx.now.date()
+    if _YESTERDAYS_RE.match(text):  # "补昨天的复盘：…": filed on the day it reviews
+        day -= timedelta(days=1)
+    earlier = db.first(Review, ["id", *_FIELDS, "raw_text"], member=msg.sender, review_date=day)
     if earlier is None and ctx.now.time() < MORNING_ENDS and _only_why_and_fix(text):
         earlier = _last_incomplete(ctx, msg.sender)  # the morning after: the reason of yesterday's miss
     if earlier is None:
@@ -99,7 +101,8 @@ def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         review_id, *values, raw_text = earlier
         review = merge_review(dict(zip(_FIELDS, values, strict=True)), p)
         db.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None)
+    day_label = "今天" if day == ctx.now.date() else f"昨天（{day.month}月{day.day}日）"
+    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None, day_label=day_label)
     leave = _leave_told_with(text, ctx)
     return ack if leave is None else Reply(f"{ack.content.rstrip()}\n{leave.content}", ack.format)
 
@@ -116,6 +119,8 @@ def _leave_told_with(text: str, ctx: Context) -> Reply | None:
     return None
 
 
+# "补昨天的复盘：…", "昨天的总结补一下": a review of yesterday, sent the morning after
+_YESTERDAYS_RE = re.compile(r"\s*(?:补(?:充|发|交)?(?:一下|一个|个)?)?(?:昨天|昨日|昨晚)的?(?:复盘|总结)")
 _REVIEW_WORD_RE = re.compile(r"复盘|总结|达成|完成")
 
 
@@ -167,7 +172,7 @@ def _file_answer(msg: Message, found: Any, ctx: Context) -> Reply:
     review = merge_review(earlier, later)
     text = msg.text or ""
     ctx.records.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    return ctx.reply("review_ack.md.j2", review=review, amended=True)
+    return ctx.reply("review_ack.md.j2", review=review, amended=True, day_label="今天")
 
 
 HANDLERS = [

@@ -454,6 +454,21 @@ def addendum_day(text: str, today: date) -> date | None:
     return day if day < today else day - timedelta(days=7)  # the last such day before today
 
 
+# "昨天下午顺路去了南山医院…": a visit told the morning after, made the day it names
+_TOLD_DAY_RE = re.compile(
+    r"\s*(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天))(?:上午|下午|晚上|中午|傍晚)?"
+    r"[^,，。;；!！?？\n]{0,8}?(?:去了|拜访了?|见了|跑了|到了|约了|聊了)"
+)
+
+
+def day_told(text: str, today: date) -> date | None:
+    """The earlier day a visit report opens with ("昨天下午去了…"); None when it opens otherwise."""
+    m = _TOLD_DAY_RE.match(text)
+    if m is None:
+        return None
+    return today - timedelta(days=1 if m["yesterday"] else 2)
+
+
 def incomplete_visit_since(
     ctx: Context, member: str, customer_id: int | None, day: date, department: str | None = None
 ) -> tuple[int, list[str]] | None:
@@ -580,7 +595,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
     # "补充上周五市一院的拜访：…" with no record of that day: the visit is filed on its day
-    day = addendum_day(text, ctx.now.date())
+    day = addendum_day(text, ctx.now.date()) or day_told(text, ctx.now.date())
     visited_at = ctx.now if day is None else datetime.combine(day, ctx.now.timetz())
     customer_id, customer_name, level, first, created = None, p.get("customer"), None, False, False
     if p.get("customer"):

@@ -174,3 +174,13 @@ def test_a_review_that_ends_with_tomorrows_leave_files_both(team: Bot) -> None:
     assert "目标达成" in reply and "已登记" in reply and "李娜代为跟进" in reply
     say(team, "明天上午按复盘说的再去市一院找孙主任", user="lina")  # a plan, not lina's review
     assert [r.member for r in team.rows(Review)] == ["zhangwei"]
+
+
+@both_backends
+def test_yesterdays_review_sent_the_morning_after_is_filed_on_yesterday(team: Bot) -> None:
+    team.clock.advance(days=1, hours=-1)  # Thu 2026-11-26 09:00
+    reply = say(team, "补昨天的复盘：目标没达成，原因是客户临时开会，补救：下周一再去")
+    [review] = team.rows(Review)
+    assert review.review_date == date(2026, 11, 25) and review.target_met is False
+    assert review.reason == "客户临时开会" and review.remedy == "下周一再去"
+    assert "昨天（11月25日）的复盘" in reply

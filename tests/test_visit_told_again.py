@@ -4,6 +4,7 @@ told again with only a verdict on the day, it is the day's review."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
@@ -84,3 +85,12 @@ def test_the_visit_filed_by_the_other_process_is_found_too(make_bot: Callable[..
     lina = [v for v in first.rows(Visit) if v.member == "lina"]
     assert len(lina) == 1 and lina[0].complete
     assert "已补充到今天 11:00 记录的拜访" in reply
+
+
+@both_backends
+def test_a_visit_told_the_morning_after_is_filed_on_its_day(team: Bot) -> None:
+    team.clock.advance(days=1, hours=-1)  # Thu 09:00
+    reply = say(team, "昨天下午顺路去了市一院检验科，何主任说血气分析仪老卡片，用的雷度，下周二带样机过去")
+    [visit] = team.rows(Visit)
+    assert visit.visited_at.astimezone(team.settings.tz).date() == date(2026, 11, 25)
+    assert "已补记 11月25日 的拜访" in reply

@@ -204,7 +204,9 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
 
 
 # What is done on a coming day, right after it: "周五带方案", "下周一送资料"
-_DATED_ACTION_RE = re.compile(r"\s*(?:前|之前|以前)?\s*(?:我们?|再)?(?:带|送|发|出|交|提交|报价|演示|约|过去|去|上门|回访|复访)")
+_DATED_ACTION_RE = re.compile(
+    r"\s*(?:前|之前|以前)?\s*(?:我们?|再)?(?:带|送|发|出|交|提交|报价|演示|约|过去|去|上门|回访|复访)"
+)
 
 
 def _acts_later(norm: str, times: list[TimeMention], today: date) -> bool:
