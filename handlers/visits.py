@@ -125,6 +125,15 @@ def _labelled_answer(text: str) -> bool:
     return True
 
 
+# "竞品飞利浦，下周一带样机去演示", "下一步 下周约黄科长", "痛点还是预算": an answer that opens with
+# the item it gives, written without the colon
+_OPENING_LABEL_RE = re.compile(r"\s*(?:竞品|竟品|竞争对手|痛点|需求痛点|下一步|下步|决策链|角色)(?!骤)")
+
+
+def opens_with_label(text: str) -> bool:
+    return _OPENING_LABEL_RE.match(text) is not None
+
+
 def conflicts(parsed: dict[str, Any], department: str | None, contact: str | None) -> bool:
     """The message is about another department or contact than the open visit: a visit of its own."""
     return bool(
@@ -336,6 +345,9 @@ class _Open:
     missing: list[str]
     answers: dict[str, str]
     due: str | None = None  # of the next action the answer gives
+    # a next step the answer gives though none was asked for ("王主任是拍板的，竞品没有，周三送报价"):
+    # the rep's latest word replaces the report's
+    next_step: str | None = None
 
 
 def _names_someone(parsed: dict[str, Any]) -> bool:
@@ -395,11 +407,11 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         contact_name = contact[0] if contact else None
     else:  # not filed without a customer: as the report wrote it
         contact_name = parse(visit[3] or "", visit[4].astimezone(ctx.now.tzinfo), msg.sender, ctx.calendar)["contact"]
-    if conflicts(parsed, visit[1], contact_name) and not _labelled_answer(text):
+    if conflicts(parsed, visit[1], contact_name) and not (_labelled_answer(text) or opens_with_label(text)):
         return None  # another department or contact: a visit of its own ("痛点：急诊…" is still an answer)
     if kind == "visit":
         continued = parsed
-    elif not question and (loose or no_competitor(text) or stated_role(text)):
+    elif not question and (loose or no_competitor(text) or stated_role(text) or opens_with_label(text)):
         # within the half hour anything may answer; later, a reply that recognisably answers
         # ("没有竞品，下周一送样机过去") is read whole, so its next step is not lost
         continued = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
@@ -415,7 +427,11 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         # still gives our next step); news that answers nothing is filed as news
         news = [w for w in (parsed.get("brand"), parsed.get("activity")) if w]
         answers = {k: v for k, v in answers.items() if k == "competitor" or not any(w in v for w in news)}
-    return _Open(visit_id, missing, answers, continued.get("due")) if answers else None
+    if not answers:
+        return None
+    step = continued.get("next_action")
+    revised = step if "next_action" not in missing and step and not no_competitor(step) else None
+    return _Open(visit_id, missing, answers, continued.get("due"), revised)
 
 
 _ADDENDUM_RE = re.compile(
@@ -504,6 +520,9 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     record.update(changes)
     if "next_action" in answers and record["due"] is None and found.due:
         changes["due"] = _due(found.due)
+    revised = found.next_step if found.next_step and found.next_step != record["next_action"] else None
+    if revised:
+        changes["next_action"], changes["due"] = revised, _due(found.due)
     first = False
     if "customer" in answers:
         customer_id, canonical, _level, created = customer_for(ctx, answers["customer"])
@@ -550,6 +569,7 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
                   raw_text=msg.text or "", message_id=ctx.message_row_id)  # fmt: skip
     return ctx.reply(
         "visit_completed.md.j2", answers=answers, missing=left, customer=name, first_visit=first,
+        revised=revised, due=changes.get("due"),
     )  # fmt: skip
 
 
