@@ -37,6 +37,9 @@ from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 
 CONVERSATION_MINUTES = 30
+# A message naming a customer without telling of a visit completes the member's latest incomplete
+# visit to it from this many days back (a weekend between)
+REACH_BACK_DAYS = 4
 END_OF_DAY = time(18, 0)
 # Kinds that are news of their own, never an answer to "what was missing".
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
@@ -384,6 +387,9 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
         customer_id = alias[0] if alias else None
         asked_about = read.first(Visit, ["customer_id"], id=target[0]) if target else None
         since = adds_to or ctx.now.date()
+        if adds_to is None and not reports_a_visit(text):
+            # "县妇幼杨主任那边的痛点是…" the day after: the rest of that visit, not one of its own
+            since -= timedelta(days=REACH_BACK_DAYS)
         if asked_about is None or asked_about[0] not in (None, customer_id):
             # not the visit asked about: the member's latest visit today to the customer named, if one
             # lacks items; "补一下昨天省人医…" reaches back to yesterday's
@@ -615,7 +621,8 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
     # "补充上周五市一院的拜访：…" with no record of that day: the visit is filed on its day
-    day = addendum_day(text, ctx.now.date()) or day_told(text, ctx.now.date())
+    addendum = addendum_day(text, ctx.now.date())
+    day = addendum or day_told(text, ctx.now.date())
     visited_at = ctx.now if day is None else datetime.combine(day, ctx.now.timetz())
     customer_id, customer_name, level, first, created = None, p.get("customer"), None, False, False
     if p.get("customer"):
@@ -628,10 +635,10 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         role = known_role(ctx, contact_id)
         if role:
             p = {**p, "decision_role": role, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
-    if customer_id is not None and day is None and not first:
-        earlier = same_visit_today(ctx, msg.sender, customer_id, contact_id, p.get("department"))
+    if customer_id is not None and not first:
+        earlier = same_visit_on(ctx, day or ctx.now.date(), msg.sender, customer_id, contact_id, p.get("department"))
         if earlier is not None:
-            again = _told_again(msg, ctx, p, earlier, customer_name)
+            again = _told_again(msg, ctx, p, earlier, customer_name, day, addendum is not None)
             if again is not None:
                 return again
     missing = list(p.get("missing") or [])
@@ -680,6 +687,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         stage=stage if customer_id is not None else None,
         backdated=day,
         again_at=None,
+        again_day=None,
         added=False,
     )
 
@@ -700,11 +708,12 @@ def _earlier_query(by_contact: bool) -> Any:
         stmt = (
             select(*(t.c[c] for c in _EARLIER))
             .where(t.c.member == bindparam("member"), t.c.visited_at >= bindparam("since"))
+            .where(t.c.visited_at < bindparam("until"))
             .where(t.c.customer_id == bindparam("customer_id"), same)
             .order_by(t.c.id.desc())
             .limit(1)
         )
-        binds = {"member": "member", "since": "visited_at", "customer_id": "customer_id"}
+        binds = {"member": "member", "since": "visited_at", "until": "visited_at", "customer_id": "customer_id"}
         binds |= {"contact_id": "contact_id"} if by_contact else {"department": "department"}
         return FastStatement(conn, t, stmt, binds, results=_EARLIER)
 
@@ -714,15 +723,16 @@ def _earlier_query(by_contact: bool) -> Any:
 _BY_CONTACT, _BY_DEPARTMENT = _earlier_query(True), _earlier_query(False)
 
 
-def same_visit_today(
-    ctx: Context, member: str, customer_id: int, contact_id: Any, department: str | None
+def same_visit_on(
+    ctx: Context, day: date, member: str, customer_id: int, contact_id: Any, department: str | None
 ) -> dict[str, Any] | None:
-    """The member's latest visit today to this contact (or, with nobody named, to this department
+    """The member's latest visit that day to this contact (or, with nobody named, to this department
     of the customer), as committed; None when there is none or the visit names neither."""
     if isinstance(contact_id, Pending):
         return None  # a contact added by this very message has no earlier visit
-    since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
-    values: dict[str, Any] = {"member": member, "since": since, "customer_id": customer_id}
+    since = datetime.combine(day, time(0), ctx.now.tzinfo)
+    values: dict[str, Any] = {"member": member, "since": since, "until": since + timedelta(days=1)}
+    values["customer_id"] = customer_id
     if contact_id is not None:
         row = ctx.peek.peek(("visit_today", "contact"), _BY_CONTACT, {**values, "contact_id": contact_id})
     elif department:
@@ -733,20 +743,27 @@ def same_visit_today(
 
 
 def _told_again(
-    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None
+    msg: Message,
+    ctx: Context,
+    p: dict[str, Any],
+    earlier: dict[str, Any],
+    customer: str | None,
+    day: date | None,
+    addendum: bool,
 ) -> Reply | None:
-    """A visit the member already filed today, told again: the day's review when it only adds a
-    verdict ("今天拜访了市一院设备科王主任，达成"), the rest of that visit when it still lacked core
-    items ("又发一遍完整的"); None when it is a visit of its own (the earlier one was complete)."""
+    """A visit the member already filed that day (today unless `day`), told again: today's review
+    when it only adds a verdict ("今天拜访了市一院设备科王主任，达成"), the rest of that visit when it
+    still lacked core items ("又发一遍完整的") or the message says it adds to it ("补充昨天…的拜访：");
+    None when it is a visit of its own (the earlier one was complete)."""
     text = msg.text or ""
     news = {k: p[k] for k in _NEW_CONTENT if p.get(k) and p[k] != earlier[k]}
-    if not news and says_day_verdict(text):
+    if day is None and not news and says_day_verdict(text):
         review = parse(_REVIEW_OPENING + text, ctx.now, msg.sender, ctx.calendar)
         if review.get("kind") == "review" and review.get("target_met") is not None:
             from handlers.review import file_review  # review → attendance → visits: imported when used
 
             return file_review(msg, ctx, review)
-    if earlier["complete"] or _ANOTHER_VISIT_RE.search(text):
+    if (earlier["complete"] and not addendum) or _ANOTHER_VISIT_RE.search(text):
         return None
     merged = {item: p.get(item) or earlier[item] for item in CORE_ITEMS}
     if p.get("decision_role") and stated_role(text):
@@ -776,6 +793,7 @@ def _told_again(
         customer=customer,
         missing=missing,
         again_at=earlier["visited_at"].astimezone(ctx.now.tzinfo),
+        again_day="今天" if day is None or day == ctx.now.date() else f"{day.month}月{day.day}日",
         added=bool(changes),
         new_customer=False,
         level=None,
@@ -901,11 +919,15 @@ def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
 
 # ----------------------------------------------------------------------------- a follow-up done, told
 # "市一院拜访小结已发王主任", "定制方案已经发给孙科长了": the follow-up it owed is done
+# "拜访小结昨天已经发给刘护士长了": when it was sent may stand between the thing and the verb
+_WHEN = "(?:昨天|昨晚|今天|上午|下午|早上|中午|刚才|刚刚)?"
 _SENT_RE = {
     "summary": re.compile(
-        r"小结(?:已经?|刚)?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
+        rf"小结{_WHEN}(?:已经?|刚)?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
     ),
-    "plan": re.compile(r"方案(?:已经?|刚)(?:发|给|送|交)|(?:已经?|刚)(?:发|送|交)了?(?:定制)?方案|发了(?:定制)?方案"),
+    "plan": re.compile(
+        rf"方案{_WHEN}(?:已经?|刚)(?:发|给|送|交)|(?:已经?|刚)(?:发|送|交)了?(?:定制)?方案|发了(?:定制)?方案"
+    ),
 }
 
 

@@ -44,3 +44,35 @@ def test_a_next_step_given_with_an_answer_replaces_the_reports(team: Bot) -> Non
     [visit] = team.rows(Visit)
     assert (visit.decision_role, visit.next_action, visit.due) == ("决策者", "周五送报价", date(2026, 11, 27))
     assert "下一步已改为：周五送报价" in reply and "需求痛点" in reply
+
+
+@both_backends
+def test_the_missing_item_given_the_next_day_completes_that_visit(team: Bot) -> None:
+    say(team, "又去了市一院，见到了设备科杨主任，她拍板，同意下周一看样机，没提竞品")  # lacks the pain point
+    team.clock.advance(days=1, hours=5)
+    reply = say(team, "市一院杨主任那边的痛点是监护仪太重，搬来搬去不方便")
+    [visit] = team.rows(Visit)
+    assert visit.complete and "监护仪太重" in (visit.pain_points or "")
+    assert "已补上需求痛点" in reply
+
+
+@both_backends
+def test_an_addition_to_an_earlier_days_complete_visit_amends_it(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，痛点是设备老化，竞品迈瑞在用，下一步周五送方案")
+    team.clock.advance(days=1)
+    reply = say(team, "补充昨天市一院设备科王主任的拜访：痛点是设备老化，维修等配件要一个月")
+    [visit] = team.rows(Visit)
+    assert "维修等配件要一个月" in (visit.pain_points or "")
+    assert "已补充到11月25日 10:00 记录的拜访" in reply
+
+
+@both_backends
+def test_a_summary_sent_yesterday_closes_its_follow_up(team: Bot) -> None:
+    from bot.models import Followup
+
+    say(team, "今天拜访了市一院设备科王主任，痛点是设备老化，竞品迈瑞在用，下一步周五送方案")
+    team.clock.advance(days=1)
+    reply = say(team, "市一院拜访小结昨天已经发给王主任了，忘了说")
+    summary = next(f for f in team.rows(Followup) if f.kind == "summary")
+    assert summary.status == "done" and "已完成" in reply
+    assert len(team.rows(Visit)) == 1
