@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.dispatch import Context, Handler, Reply
 from bot.models import Itinerary, Leave
@@ -111,20 +111,31 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
     """File the leave `p` reads (from `text`, the message's by default) and acknowledge it."""
     text = (msg.text or "") if text is None else text
     start, end = leave_span(p, ctx.now.date())
+    word = "调休" if "调休" in text else ("半天假" if _HALF_DAY_RE.search(text) else "休假")
     if _CORRECTS_RE.search(text):
         db = ctx.records
-        since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)  # a leave reported today
+        # the leave reported today, or one not over yet that was told again today ("今天请假" → "说错了，…")
+        since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
         stmt = (
             select(Leave.id, Leave.handover)
-            .where(Leave.member == msg.sender, Leave.reported_at >= since)
-            .order_by(Leave.id.desc())
+            .where(Leave.member == msg.sender, or_(Leave.reported_at >= since, Leave.end >= ctx.now.date()))
+            .order_by(Leave.reported_at.desc(), Leave.id.desc())
             .limit(1)
         )
         row = db.conn.execute(stmt).first()
         if row is not None:
             cover = p.get("handover") or row[1]
             db.update(Leave, row[0], start=start, end=end, handover=cover)
-            return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, corrected=True)
+            return ctx.reply(
+                "leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, corrected=True, word=word
+            )
+    # the same days told again (in a review, the next morning): one leave, its cover kept or updated
+    same = ctx.records.first(Leave, ["id", "handover"], member=msg.sender, start=start, end=end)
+    if same is not None:
+        cover = p.get("handover") or same[1]
+        if cover != same[1]:
+            ctx.records.update(Leave, same[0], handover=cover)
+        return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, again=True, word=word)
     ctx.records.insert(
         Leave,
         member=msg.sender,
@@ -145,7 +156,7 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
         amended=False,
         days=days,
         off=off,
-        word="调休" if "调休" in text else ("半天假" if _HALF_DAY_RE.search(text) else "休假"),
+        word=word,
     )
 
 

@@ -121,3 +121,19 @@ def test_a_cover_named_manager_is_the_manager_and_nobody_covers_for_themselves(m
 def test_the_acknowledgement_says_what_kind_of_day_off(team: Bot) -> None:
     assert "12月17日半天假" in say(team, "12月17日下午请半天假，交给李娜")
     assert "调休" in say(team, "12月21日调休，交给张伟", user="lina")
+
+
+@both_backends
+def test_the_same_leave_told_again_is_one_leave_and_a_correction_finds_it(team: Bot) -> None:
+    say(team, "周五请假一天，手上的事交给李娜")  # Wed 2026-11-25
+    team.clock.advance(hours=8)
+    reply = say(team, "复盘：目标达成。后天请假，已交给李娜")
+    assert "已登记过：11月27日休假" in reply
+    team.clock.advance(days=2, hours=-9)  # Fri 09:00
+    assert "已登记过" in say(team, "今天请假，急事找李娜")
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.end, leave.handover) == (date(2026, 11, 27), date(2026, 11, 27), "李娜")
+    reply = say(team, "说错了，是下周一调休")
+    [leave] = team.rows(Leave)
+    assert (leave.start, leave.handover) == (date(2026, 11, 30), "李娜")
+    assert "已改为：11月30日调休" in reply
