@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.dispatch import Context, Handler, Reply
@@ -14,8 +15,20 @@ def _text(msg: Message, ctx: Context) -> Any:
     return msg.msgtype in ("text", "mixed") and msg.text is not None or None
 
 
+# "好消息！市一院签了", "县医院那单丢了": a deal closed, told in words; /阶段 is what files it
+_WON_RE = re.compile(r"签了|签约了?|签单了?|签下来了|中标了|拿下了?|成交了")
+_LOST_RE = re.compile(r"丢单|丢了|没中标|落标|没签下来|黄了")
+
+
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
     text = (msg.text or "").strip()
+    lost = _LOST_RE.search(text)
+    if lost or _WON_RE.search(text):
+        from handlers.visits import known_customer  # visits → review → … → fallback: imported when used
+
+        customer = (ctx.parsed or {}).get("customer") or known_customer(ctx, text)
+        if customer:
+            return ctx.reply("deal_hint.md.j2", customer=customer, stage="丢单" if lost else "签约")
     # an acknowledgement, or a leader's word to the group ("大家记得…"): nothing to file, nothing to hint
     ack = bool(text) and (acknowledges(text) or reminds_group(prepare(text).norm))
     return ctx.reply("hint.md.j2", empty=not text, ack=ack)

@@ -1,0 +1,31 @@
+"""What the bot says to team news it does not file itself: a deal closed, told in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.models import Opportunity, Visit
+from tests.conftest import Bot
+from tests.test_understanding import CUSTOMERS, say
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot(customers=CUSTOMERS)
+
+
+@pytest.mark.parametrize("text", ["好消息！市一院签了，三台监护仪", "市一院签约了"])
+def test_a_deal_won_in_words_points_to_the_command_that_files_it(team: Bot, text: str) -> None:
+    reply = say(team, text)
+    assert "恭喜" in reply and "/阶段 市一院 签约" in reply
+    assert team.rows(Opportunity) == [] and team.rows(Visit) == []  # nothing filed on a guess
+
+
+def test_a_deal_lost_in_words_points_to_the_lost_stage(team: Bot) -> None:
+    assert "/阶段 市一院 丢单 原因" in say(team, "市一院那单丢了，价格没拼过")
+
+
+def test_signing_without_a_customer_is_no_deal(team: Bot) -> None:
+    assert "还没看懂" in say(team, "今天签了好多字")
