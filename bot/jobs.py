@@ -1167,7 +1167,7 @@ def followups(ctx: JobContext) -> list[Post]:
     late = fetch(Followup.due_at < at, Followup.overdue_at.is_(None))
     covers: list[LeaveCover] = []
     if coming or late:
-        days = [r["due_at"].date() for r in (*coming, *late)]
+        days = [at.date(), *(r["due_at"].date() for r in (*coming, *late))]
         covers = leave_covers(s, {r["member"] for r in (*coming, *late)}, min(days), max(days))
     out: list[Post] = []
     if coming:
@@ -1183,7 +1183,7 @@ def followups(ctx: JobContext) -> list[Post]:
             .where(Followup.id.in_([r["id"] for r in late]), Followup.overdue_at.is_(None))
             .values(overdue_at=at)
         )
-        groups = _by_member(late, team, covers)
+        groups = _by_member(late, team, covers, on=at.date())  # overdue: who covers today
         for g in groups:
             covering = {c["userid"] for c in g["covers"]}
             g["leaders"] = [u for u in team.leaders(team.region(g["userid"])) if u != g["userid"] and u not in covering]
@@ -1191,15 +1191,17 @@ def followups(ctx: JobContext) -> list[Post]:
     return out
 
 
-def _by_member(rows: list[dict[str, Any]], team: Team, covers: Sequence[LeaveCover] = ()) -> list[dict[str, Any]]:
-    """Follow-ups by member; a follow-up due while its member is on leave names who covers
-    (`cover`), and the group lists those covers (`covers`: name, and userid when the name is
-    exactly a member's, so the post can @ them)."""
+def _by_member(
+    rows: list[dict[str, Any]], team: Team, covers: Sequence[LeaveCover] = (), on: date | None = None
+) -> list[dict[str, Any]]:
+    """Follow-ups by member; a follow-up due while its member is on leave (or, with `on`, one whose
+    member is on leave that day) names who covers (`cover`), and the group lists those covers
+    (`covers`: name, and userid when the name is exactly a member's, so the post can @ them)."""
     groups: dict[str, dict[str, Any]] = {}
     for r in rows:
         member = r["member"]
         g = groups.setdefault(member, {"userid": member, "name": team.name(member), "rows": [], "covers": []})
-        r["cover"] = cover_on(covers, member, r["due_at"].date())
+        r["cover"] = cover_on(covers, member, on or r["due_at"].date())
         if r["cover"] and all(c["name"] != r["cover"] for c in g["covers"]):
             userid = team.userid_named(r["cover"])
             g["covers"].append({"name": r["cover"], "userid": userid if userid != member else None})

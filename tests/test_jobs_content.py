@@ -495,6 +495,18 @@ def test_follow_ups_due_during_a_leave_mention_the_cover(env: Env) -> None:
     assert "定制方案" in reminder and "<@lina>" not in reminder and "代为跟进" not in reminder
 
 
+def test_an_overdue_follow_up_of_a_member_on_leave_today_mentions_the_cover(env: Env) -> None:
+    yiyuan = customer(env, "市第一人民医院", "三甲", "华东", local(5, 6, 10))
+    vid = visit(env, "zhangwei", yiyuan, local(5, 6, 10), first_visit=True)
+    env.add(
+        Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="summary", due_at=local(5, 7, 10)),
+        Leave(member="zhangwei", start=date(2026, 5, 8), end=date(2026, 5, 8), handover="李娜"),  # after it was due
+    )
+    overdue = env.text("followups", local(5, 8, 9))
+    assert "跟进已逾期" in overdue and "<@zhangwei> <@lina> <@chenjing>" in overdue
+    assert "（张伟休假，由李娜代为跟进）" in overdue
+
+
 def test_a_cover_named_by_nickname_is_mentioned_when_one_member_has_that_surname(env: Env) -> None:
     wid = visit(env, "wangqiang", None, local(5, 6, 10))
     env.add(
