@@ -451,6 +451,10 @@ def test_morning_agenda_preview(team: Bot) -> None:
     reply = say(team, "/晨会")
     assert "11月27日 08:30" in reply  # Wednesday 10:00: the next meeting post is Friday's
     assert "格式不对" in say(team, "/晨会 明天")
+    team.clock.advance(days=2, hours=-1, minutes=-15)  # Friday 08:45, during the meeting: that meeting's
+    assert "11月27日 08:30" in say(team, "/晨会")
+    team.clock.advance(minutes=30)  # 09:15, the meeting over: the next one, Monday's
+    assert "11月30日 08:30" in say(team, "/晨会")
 
 
 # ----------------------------------------------------------------------------- toolkit and team
@@ -506,10 +510,11 @@ def test_export_writes_the_csv_of_the_range(team: Bot) -> None:
     assert "2 条" in say(team, "/export visits 11-20", user=LEADER)
     first, second = audits(team, "export")
     assert json.loads(first.detail)["rows"] == 1 and first.actor == LEADER
+    assert "已导出拜访记录 2 条" in say(team, "/导出", user=LEADER)  # no kind named: the visits, this week
 
 
 def test_export_usage_errors(team: Bot) -> None:
-    for text in ("/导出", "/导出 客户", "/导出 拜访 11-30 11-01", "/导出 拜访 昨天"):
+    for text in ("/导出 客户", "/导出 拜访 11-30 11-01", "/导出 拜访 昨天"):
         assert "格式不对" in say(team, text, user=LEADER), text
     team.drain()
     assert team.fake.uploads == []

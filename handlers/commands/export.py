@@ -130,14 +130,21 @@ def rows_of(ctx: Context, table: Table, result: Iterable[Any]) -> list[list[str]
     return out
 
 
+_DEFAULT_TABLE = "拜访"
+
+
 @implements("export")
 def export(inv: Invocation, ctx: Context) -> Reply:
-    if not inv.args:
-        raise Usage
-    table = table_for(inv.args[0])
+    # "/导出" alone, or with dates only: the visits, the export leaders want most
+    args = inv.args
+    table = table_for(args[0]) if args else None
     if table is None:
-        raise Usage
-    first, last = date_range(inv.args[1:], ctx.now.date())
+        table = table_for(_DEFAULT_TABLE)
+        if table is None:
+            raise Usage
+    else:
+        args = args[1:]
+    first, last = date_range(args, ctx.now.date())
     start, end = day_start(ctx, first), day_start(ctx, last + timedelta(days=1))
     rows = rows_of(ctx, table, ctx.session.execute(_query(table.key, start, end, first, last)))
     buf = io.StringIO()

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot.dispatch import Context, Reply
 from bot.jobs import JOBS, JobContext, Post
+from bot.settings import parse_time
 from handlers.commands.pipeline import regions
 from handlers.commands.registry import Invocation, Usage, implements, normalise
 
@@ -75,6 +76,16 @@ def agenda(inv: Invocation, ctx: Context) -> Reply:
         raise Usage
     from scheduler import next_fire_time  # the schedule's own idea of the next meeting post
 
-    at = next_fire_time(ctx.settings, "morning_agenda", ctx.now, ctx.calendar) or ctx.now
+    # during today's meeting (its agenda posted, the meeting not over) that meeting's agenda, not the next one's
+    midnight = datetime.combine(ctx.now.date(), time(0), ctx.settings.tz)
+    today = next_fire_time(ctx.settings, "morning_agenda", midnight, ctx.calendar)
+    conf = ctx.settings.schedule.get("morning_agenda")
+    conf = conf if isinstance(conf, dict) else {}
+    starts = parse_time(str(conf.get("meeting_time") or "08:40"))
+    ends = datetime.combine(ctx.now.date(), starts, ctx.settings.tz) + timedelta(minutes=int(conf.get("minutes") or 30))
+    if today is not None and today.date() == ctx.now.date() and today <= ctx.now < ends:
+        at = today
+    else:
+        at = next_fire_time(ctx.settings, "morning_agenda", ctx.now, ctx.calendar) or ctx.now
     at = at.astimezone(ctx.settings.tz).replace(second=0, microsecond=0)
     return answer(ctx, build(ctx, "morning_agenda", at), job="agenda", at=at)
