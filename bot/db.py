@@ -405,11 +405,22 @@ class PlannedRecords(Records):
     def peek(self, key: tuple[Any, ...], build: Callable[[Any], FastStatement], values: Mapping[str, Any]) -> Any:
         """What is committed, read outside the write lock on a pooled connection (see Records.peek)."""
         stmt = self._get(("peek", *key), lambda: build(self.conn))
-        raw = self.conn.raw_connection()  # type: ignore[union-attr]  # self.conn is the engine here
+        engine: Engine = self.conn  # type: ignore[assignment]  # here the engine
+        if self._dialect == "sqlite":
+            # one connection per thread, kept: a pool checkout costs more than the query. SQLite
+            # starts no transaction for a SELECT, so it holds no snapshot between peeks.
+            local = engine.__dict__.get("_fl_peek")
+            if local is None:
+                local = engine.__dict__.setdefault("_fl_peek", threading.local())
+            raw = getattr(local, "conn", None)
+            if raw is None:
+                raw = local.conn = engine.raw_connection()
+            return stmt.execute_driver(raw.driver_connection, stmt.params(values))[0]
+        raw = engine.raw_connection()
         try:
             return stmt.execute_driver(raw.driver_connection, stmt.params(values))[0]
         finally:
-            raw.close()
+            raw.close()  # back to the pool, its transaction rolled back
 
     def apply(self, conn: Connection) -> None:
         for stmt, params, pending in self.steps:
