@@ -423,13 +423,14 @@ def test_funnel_counts_conversion_and_signing_cycle(team: Bot) -> None:
     team.clock.advance(days=4)
     say(team, "/阶段 市一院 签约")
     say(team, "/阶段 市二院 丢单 预算取消")
-    reply = say(team, "/漏斗", user=LEADER)
+    reply = say(team, "/漏斗 全团队", user=LEADER)
     assert "进行中 1 个" in reply and "方案 1" in reply
     assert "已签约 1，丢单 1，赢单率 50%（1/2）" in reply  # a rate on small counts shows its base
     assert "意向→方案：67%（2/3）" in reply
     assert "签约周期 4.0 天" in reply
     east = say(team, "/funnel 华东", user=LEADER)
     assert "华东" in east and "进行中 0 个" in east
+    assert say(team, "/漏斗", user=LEADER) == east  # a regional leader's own region by default
     assert "没有“火星”这个区域" in say(team, "/漏斗 火星", user=LEADER)
 
 

@@ -186,12 +186,20 @@ def regions(ctx: Context) -> list[str]:
     return sorted(set(names))
 
 
+_WHOLE_TEAM = {"全团队", "全部", "团队", "全体", "all"}
+
+
 @implements("funnel")
 def funnel(inv: Invocation, ctx: Context) -> Reply:
     if len(inv.args) > 1:
         raise Usage
     region = inv.args[0] if inv.args else None
     known = regions(ctx)
+    me = ctx.member
+    if region is None and me is not None and me.role == "leader" and me.region in known:
+        region = me.region  # a regional leader's funnel is the region's; "/漏斗 全团队" for everyone's
+    elif region is not None and normalise(region) in _WHOLE_TEAM:
+        region = None
     if region is not None and region not in known:
         return ctx.reply("commands/region_unknown.md.j2", region=region, regions=known)
     s, tz, now = ctx.session, ctx.settings.tz, ctx.now
