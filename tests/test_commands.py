@@ -309,6 +309,21 @@ def test_today_lists_my_records_and_what_they_miss(team: Bot) -> None:
 
 
 @both_backends
+def test_today_shows_a_leader_the_regions_reps_and_an_admin_everyones(team: Bot) -> None:
+    say(team, VISIT)  # 张伟: one visit lacking two items
+    say(team, "今天拜访了市二院检验科李主任，痛点是报告出得慢，竞品罗氏在用，下周送样", user=REP2)
+    say(team, "复盘：目标达成", user=REP2)
+    say(team, "今天请假，急事找李娜", user=OTHER_REGION_REP)
+    leader = say(team, "/今日", user=LEADER)
+    assert "华东今天" in leader and "还没发" not in leader  # a leader is not chased for a review
+    assert "· 张伟：拜访 1 条（1 条缺核心项），复盘未发" in leader
+    assert "· 李娜：拜访 1 条，复盘 ✅" in leader and "王强" not in leader
+    admin = say(team, "/今日", user=ADMIN)
+    assert "全团队今天" in admin and "· 王强：请假" in admin
+    assert "华东今天" not in say(team, "/今日")  # a rep sees their own day only
+
+
+@both_backends
 def test_todo_lists_follow_ups_and_taken_demands_by_due_date(team: Bot) -> None:
     say(team, VISIT)
     say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from bot.dispatch import Context, Reply
-from bot.jobs import cover_on, leave_covers, named_member, on_leave
+from bot.jobs import Team, cover_on, leave_covers, named_member, on_leave
 from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
 from handlers.commands.common import audit, capped, day_start, member_names, missing_items
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
@@ -198,7 +198,36 @@ def today(inv: Invocation, ctx: Context) -> Reply:
         others=[(k, n) for k, n in counts.items() if n],
         reviewed=reviewed,
         day=day,
+        team=_team_today(ctx, day, start, end),
     )
+
+
+def _team_today(ctx: Context, day: date, start: datetime, end: datetime) -> dict[str, Any] | None:
+    """For a leader, the region's reps today (for an admin, every rep's): visits and how many lack
+    core items, the review, a leave. None for a rep."""
+    me = ctx.member
+    if me is None or me.role not in ("leader", "admin"):
+        return None
+    s = ctx.session
+    team = Team.load(s)
+    reps = [p for p in team.reps if me.role == "admin" or p.region == me.region]
+    ids = [p.userid for p in reps]
+    visits = {
+        member: (int(n), int(short or 0))
+        for member, n, short in s.execute(
+            select(Visit.member, func.count(), func.sum(case((Visit.complete.is_(False), 1), else_=0)))
+            .where(Visit.member.in_(ids), Visit.visited_at >= start, Visit.visited_at < end)
+            .group_by(Visit.member)
+        )
+    }
+    reviewed = set(s.execute(select(Review.member).where(Review.member.in_(ids), Review.review_date == day)).scalars())
+    away = on_leave(s, day)
+    rows = [
+        {"name": p.name, "visits": visits.get(p.userid, (0, 0)), "reviewed": p.userid in reviewed,
+         "leave": p.userid in away}
+        for p in reps
+    ]  # fmt: skip
+    return {"region": None if me.role == "admin" else me.region, "rows": rows}
 
 
 @dataclass(frozen=True)
