@@ -20,7 +20,7 @@ from bot.parse import parse
 from bot.parse.fields import handover
 from bot.parse.text import prepare
 from bot.wecom.inbound import Message
-from handlers.visits import customer_for
+from handlers.visits import customer_for, known_customer
 
 HANDOVER_MINUTES = 30  # how long the question "由谁代为跟进" stays open
 _BARE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -58,9 +58,9 @@ def _kind(kind: str) -> Any:
 
 def _trip(msg: Message, _match: Any, ctx: Context) -> Reply:
     p = ctx.parsed or {}
-    customer_id, customer_name = None, p.get("customer")
-    if p.get("customer"):
-        customer_id, customer_name, _level, _created = customer_for(ctx, p["customer"])
+    customer_id, customer_name = None, p.get("customer") or known_customer(ctx, msg.text or "")  # "去宝安中心"
+    if customer_name:
+        customer_id, customer_name, _level, _created = customer_for(ctx, customer_name)
     day = trip_day(p, ctx.now.date())
     ctx.records.insert(
         Itinerary,
@@ -73,9 +73,15 @@ def _trip(msg: Message, _match: Any, ctx: Context) -> Reply:
         message_id=ctx.message_row_id,
     )
     back = _BACK_TO_OFFICE_RE.search(msg.text or "") is not None  # "十点左右回公司": the day is not off-site
+    late = day == ctx.now.date() and ctx.now.time() >= _REPORT_BY  # the rule: report the evening before
     return ctx.reply(
-        "itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"), back_to_office=back
-    )
+        "itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"), back_to_office=back,
+        late=late,
+    )  # fmt: skip
+
+
+# A trip reported on its own day after this is late: the rule is to report it the day before
+_REPORT_BY = time(8, 30)
 
 
 _BACK_TO_OFFICE_RE = re.compile(r"(?<!不)回(?:到)?公司|(?<!不)回来上班")

@@ -29,3 +29,17 @@ def test_a_deal_lost_in_words_points_to_the_lost_stage(team: Bot) -> None:
 
 def test_signing_without_a_customer_is_no_deal(team: Bot) -> None:
     assert "还没看懂" in say(team, "今天签了好多字")
+
+
+def test_a_trip_to_a_directory_name_files_the_customer_and_a_same_day_report_is_called_late(
+    make_bot: Callable[..., Bot],
+) -> None:
+    from bot.models import Itinerary
+
+    bot = make_bot(customers=[{"name": "宝安区中心医院", "level": "三级", "region": "华东", "aliases": ["宝安中心"]}])
+    reply = say(bot, "今天一早直接去宝安中心了，上午不回公司")  # Wed 10:00
+    [trip] = bot.rows(Itinerary)
+    assert trip.customer_id is not None and "直接去宝安区中心医院" in reply
+    assert "下次请在前一天下班前报备" in reply
+    bot.clock.advance(hours=7)
+    assert "前一天" not in say(bot, "报备：明天一早直接去宝安中心")
