@@ -24,7 +24,7 @@ from time import monotonic
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 
 from bot.customers import customer_key, customer_level, level_in_report
 from bot.db import FastStatement, Pending
@@ -478,17 +478,22 @@ def addendum_day(text: str, today: date) -> date | None:
 
 # "昨天下午顺路去了南山医院…": a visit told the morning after, made the day it names
 _TOLD_DAY_RE = re.compile(
-    r"\s*(?:(?P<yesterday>昨天|昨日|昨晚)|(?P<before>前天))(?:上午|下午|晚上|中午|傍晚)?"
+    r"\s*(?:(?P<yesterday>昨天|昨日)|(?P<evening>昨晚)|(?P<before>前天))(?P<part>上午|下午|晚上|中午|傍晚)?"
     r"[^,，。;；!！?？\n]{0,8}?(?:去了|拜访了?|见了|跑了|到了|约了|聊了)"
 )
 
 
-def day_told(text: str, today: date) -> date | None:
-    """The earlier day a visit report opens with ("昨天下午去了…"); None when it opens otherwise."""
+def day_told(text: str, today: date) -> tuple[date, time] | None:
+    """The earlier day a visit report opens with ("昨天下午去了…") and a time of it (the part of the
+    day it names, noon otherwise); None when it opens otherwise."""
     m = _TOLD_DAY_RE.match(text)
     if m is None:
         return None
-    return today - timedelta(days=1 if m["yesterday"] else 2)
+    at = _PART_OF_DAY.get(m["part"] or ("晚上" if m["evening"] else ""), time(12, 0))
+    return today - timedelta(days=1 if m["yesterday"] or m["evening"] else 2), at
+
+
+_PART_OF_DAY = {"上午": time(10, 0), "中午": time(12, 0), "下午": time(15, 0), "傍晚": time(18, 0), "晚上": time(19, 0)}
 
 
 def incomplete_visit_since(
@@ -621,9 +626,14 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
     db = ctx.records
     # "补充上周五市一院的拜访：…" with no record of that day: the visit is filed on its day
-    addendum = addendum_day(text, ctx.now.date())
-    day = addendum or day_told(text, ctx.now.date())
-    visited_at = ctx.now if day is None else datetime.combine(day, ctx.now.timetz())
+    told = day_told(text, ctx.now.date())
+    day = addendum_day(text, ctx.now.date()) or (told[0] if told else None)
+    if day is None:
+        visited_at = ctx.now
+    elif told:  # "昨天下午…": that afternoon, so the agenda since the last meeting finds it
+        visited_at = datetime.combine(day, told[1], ctx.now.tzinfo)
+    else:
+        visited_at = datetime.combine(day, ctx.now.timetz())
     customer_id, customer_name, level, first, created = None, p.get("customer"), None, False, False
     if p.get("customer"):
         customer_id, customer_name, level, created = customer_for(ctx, p["customer"], text)
@@ -635,12 +645,20 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         role = known_role(ctx, contact_id)
         if role:
             p = {**p, "decision_role": role, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}
-    if customer_id is not None and not first:
-        earlier = same_visit_on(ctx, day or ctx.now.date(), msg.sender, customer_id, contact_id, p.get("department"))
+    if not first and (customer_id is not None or opens_with_label(text) or _labelled_answer(text)):
+        # the same visit told again, or more of a recent one ("县妇幼那条竞品没有，…"); labelled lines
+        # naming nobody ("竞品：飞利浦") add to the member's latest visit of the day
+        last = day or ctx.now.date()
+        adds = not reports_a_visit(text) and day is None
+        where = {"contact": p.get("contact"), "department": p.get("department")} if customer_id is not None else {}
+        first_day = last - timedelta(days=REACH_BACK_DAYS) if adds and customer_id is not None else last
+        earlier = recent_visit(ctx, msg.sender, first_day, last, customer_id, **where, any_contact=adds)
         if earlier is not None:
-            again = _told_again(msg, ctx, p, earlier, customer_name, day, addendum is not None)
+            again = _told_again(msg, ctx, p, earlier, customer_name)
             if again is not None:
                 return again
+        elif customer_id is None and not _names_someone(p):
+            return ctx.reply("visit_whose.md.j2")  # a labelled line for no visit: nothing filed
     missing = list(p.get("missing") or [])
     ask = missing if customer_id is not None else ["customer", *missing]
     visit_id = db.insert(
@@ -697,77 +715,90 @@ _EARLIER = ("id", "visited_at", "department", *CORE_ITEMS, "due", "budget", "com
 _NEW_CONTENT = ("pain_points", "competitor", "next_action")  # a role read from a title is no news
 
 
-def _earlier_query(by_contact: bool) -> Any:
+def _earlier_query(mode: str) -> Any:
+    """The member's latest visit between two moments: to a contact of that name at the customer
+    (`contact`), to a department of it (`department`), to the customer at all (`customer`), or
+    any visit (`member`)."""
+
     def build(conn: Any) -> FastStatement:
-        t = Visit.__table__
-        same = (
-            t.c.contact_id == bindparam("contact_id")
-            if by_contact
-            else and_(t.c.contact_id.is_(None), t.c.department == bindparam("department"))
-        )
+        t, c = Visit.__table__, Contact.__table__
+        same = {
+            "contact": t.c.contact_id.in_(
+                select(c.c.id).where(c.c.customer_id == bindparam("customer_id"), c.c.name == bindparam("contact"))
+            ),
+            "department": t.c.department == bindparam("department"),
+            "customer": None,
+            "member": None,
+        }[mode]
         stmt = (
-            select(*(t.c[c] for c in _EARLIER))
+            select(*(t.c[col] for col in _EARLIER))
             .where(t.c.member == bindparam("member"), t.c.visited_at >= bindparam("since"))
             .where(t.c.visited_at < bindparam("until"))
-            .where(t.c.customer_id == bindparam("customer_id"), same)
             .order_by(t.c.id.desc())
             .limit(1)
         )
+        if mode != "member":
+            stmt = stmt.where(t.c.customer_id == bindparam("customer_id"))
+        if same is not None:
+            stmt = stmt.where(same)
         binds = {"member": "member", "since": "visited_at", "until": "visited_at", "customer_id": "customer_id"}
-        binds |= {"contact_id": "contact_id"} if by_contact else {"department": "department"}
-        return FastStatement(conn, t, stmt, binds, results=_EARLIER)
+        # a contact's name binds as text, as the department does
+        binds |= {"contact": "department", "department": "department"}
+        return FastStatement(conn, t, stmt, binds, results=_EARLIER)  # binds a mode lacks are ignored
 
     return build
 
 
-_BY_CONTACT, _BY_DEPARTMENT = _earlier_query(True), _earlier_query(False)
+_QUERIES = {mode: _earlier_query(mode) for mode in ("contact", "department", "customer", "member")}
 
 
-def same_visit_on(
-    ctx: Context, day: date, member: str, customer_id: int, contact_id: Any, department: str | None
+def recent_visit(
+    ctx: Context,
+    member: str,
+    first_day: date,
+    last_day: date,
+    customer_id: int | None,
+    contact: str | None = None,
+    department: str | None = None,
+    any_contact: bool = False,
 ) -> dict[str, Any] | None:
-    """The member's latest visit that day to this contact (or, with nobody named, to this department
-    of the customer), as committed; None when there is none or the visit names neither."""
-    if isinstance(contact_id, Pending):
-        return None  # a contact added by this very message has no earlier visit
-    since = datetime.combine(day, time(0), ctx.now.tzinfo)
-    values: dict[str, Any] = {"member": member, "since": since, "until": since + timedelta(days=1)}
-    values["customer_id"] = customer_id
-    if contact_id is not None:
-        row = ctx.peek.peek(("visit_today", "contact"), _BY_CONTACT, {**values, "contact_id": contact_id})
-    elif department:
-        row = ctx.peek.peek(("visit_today", "department"), _BY_DEPARTMENT, {**values, "department": department})
+    """The member's latest visit from `first_day` to `last_day` to this contact (by name, whatever
+    department it was filed under), else this department of the customer, else (`any_contact`: the
+    message names nobody and adds to a visit) the customer; with no customer, any visit. As
+    committed; None when there is none."""
+    since = datetime.combine(first_day, time(0), ctx.now.tzinfo)
+    values: dict[str, Any] = {"member": member, "since": since}
+    values["until"] = datetime.combine(last_day, time(0), ctx.now.tzinfo) + timedelta(days=1)
+    if customer_id is None:
+        mode = "member"
     else:
-        return None
+        values["customer_id"] = customer_id
+        mode = "contact" if contact else "department" if department else "customer" if any_contact else ""
+        if not mode:
+            return None
+        values |= {"contact": contact} if contact else {"department": department} if department else {}
+    row = ctx.peek.peek(("recent_visit", mode), _QUERIES[mode], values)
     return dict(zip(_EARLIER, row, strict=True)) if row is not None else None
 
 
 def _told_again(
-    msg: Message,
-    ctx: Context,
-    p: dict[str, Any],
-    earlier: dict[str, Any],
-    customer: str | None,
-    day: date | None,
-    addendum: bool,
+    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None
 ) -> Reply | None:
-    """A visit the member already filed that day (today unless `day`), told again: today's review
-    when it only adds a verdict ("今天拜访了市一院设备科王主任，达成"), the rest of that visit when it
-    still lacked core items ("又发一遍完整的") or the message says it adds to it ("补充昨天…的拜访：");
-    None when it is a visit of its own (the earlier one was complete)."""
+    """A visit the member already filed, told again or added to: today's review when it only adds
+    a verdict ("今天拜访了市一院设备科王主任，达成"), else that visit, with what the message says
+    (the rep's latest word wins); None when the message says it is a second visit ("下午又去了…")."""
     text = msg.text or ""
+    visited = earlier["visited_at"].astimezone(ctx.now.tzinfo)
     news = {k: p[k] for k in _NEW_CONTENT if p.get(k) and p[k] != earlier[k]}
-    if day is None and not news and says_day_verdict(text):
+    if visited.date() == ctx.now.date() and not news and says_day_verdict(text):
         review = parse(_REVIEW_OPENING + text, ctx.now, msg.sender, ctx.calendar)
         if review.get("kind") == "review" and review.get("target_met") is not None:
             from handlers.review import file_review  # review → attendance → visits: imported when used
 
             return file_review(msg, ctx, review)
-    if (earlier["complete"] and not addendum) or _ANOTHER_VISIT_RE.search(text):
+    if _ANOTHER_VISIT_RE.search(text):
         return None
-    merged = {item: p.get(item) or earlier[item] for item in CORE_ITEMS}
-    if p.get("decision_role") and stated_role(text):
-        merged["decision_role"] = p["decision_role"]
+    merged = {item: p.get(item) or earlier[item] for item in CORE_ITEMS}  # the rep's latest word wins
     changes: dict[str, Any] = {k: v for k, v in merged.items() if v != earlier[k]}
     if "next_action" in changes:
         changes["due"] = _due(p.get("due"))
@@ -792,8 +823,8 @@ def _told_again(
         parsed=shown,
         customer=customer,
         missing=missing,
-        again_at=earlier["visited_at"].astimezone(ctx.now.tzinfo),
-        again_day="今天" if day is None or day == ctx.now.date() else f"{day.month}月{day.day}日",
+        again_at=visited,
+        again_day="今天" if visited.date() == ctx.now.date() else f"{visited.month}月{visited.day}日",
         added=bool(changes),
         new_customer=False,
         level=None,
@@ -920,10 +951,11 @@ def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
 # ----------------------------------------------------------------------------- a follow-up done, told
 # "市一院拜访小结已发王主任", "定制方案已经发给孙科长了": the follow-up it owed is done
 # "拜访小结昨天已经发给刘护士长了": when it was sent may stand between the thing and the verb
+# (only with 已 or 刚 after it: "小结下午发" is still to come)
 _WHEN = "(?:昨天|昨晚|今天|上午|下午|早上|中午|刚才|刚刚)?"
 _SENT_RE = {
     "summary": re.compile(
-        rf"小结{_WHEN}(?:已经?|刚)?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
+        rf"小结(?:{_WHEN}(?:已经?|刚))?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
     ),
     "plan": re.compile(
         rf"方案{_WHEN}(?:已经?|刚)(?:发|给|送|交)|(?:已经?|刚)(?:发|送|交)了?(?:定制)?方案|发了(?:定制)?方案"

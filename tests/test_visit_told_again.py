@@ -4,11 +4,11 @@ told again with only a verdict on the day, it is the day's review."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import datetime
 
 import pytest
 
-from bot.models import Conversation, Review, Visit
+from bot.models import Competitor, Conversation, Review, Visit
 from tests.conftest import Bot, both_backends
 from tests.test_understanding import CUSTOMERS, say
 
@@ -56,12 +56,53 @@ def test_a_review_told_as_the_days_visit_with_a_verdict_is_the_review(team: Bot)
 
 
 @both_backends
-def test_a_step_of_the_visit_is_no_verdict_and_a_complete_visit_may_be_followed_by_another(team: Bot) -> None:
+def test_a_step_of_the_visit_is_no_verdict_and_a_complete_visit_told_again_is_updated(team: Bot) -> None:
     say(team, COMPLETE)
     team.clock.advance(hours=4)
-    say(team, "今天拜访了市一院设备科王主任，达成合作意向，下周一签合同")
+    reply = say(team, "今天拜访了市一院设备科王主任，达成合作意向，下周一签合同")
     assert team.rows(Review) == []
-    assert len(team.rows(Visit)) == 2  # the first was complete: this one is a visit of its own
+    [visit] = team.rows(Visit)  # one visit, its next step the latest word
+    assert visit.next_action == "下周一签合同" and "已补充到今天 10:00 记录的拜访" in reply
+
+
+@both_backends
+def test_the_same_complete_visit_sent_three_times_is_one_visit(team: Bot) -> None:
+    for _ in range(3):
+        reply = say(team, "省人医设备科 孙科长 预算卡得紧 在看联影的 周五带方案")
+        team.clock.advance(minutes=3)
+    assert len(team.rows(Visit)) == 1
+    assert "已记录过这次拜访，这条没有新内容" in reply
+
+
+@both_backends
+def test_a_contact_filed_under_another_department_is_the_same_visit(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请")
+    team.clock.advance(hours=2)
+    say(team, "今天拜访了市一院王主任，痛点是设备老化，竞品迈瑞")
+    [visit] = team.rows(Visit)
+    assert visit.complete
+
+
+@both_backends
+def test_an_addition_naming_only_the_customer_reaches_its_latest_visit(team: Bot) -> None:
+    say(team, COMPLETE)
+    team.clock.advance(days=1, hours=9)  # Thursday 19:00
+    reply = say(team, "市一院那条竞品没有，下一步下周一送样机")
+    [visit] = team.rows(Visit)
+    assert visit.next_action == "下周一送样机"
+    assert "已补充到11月25日 10:00 记录的拜访" in reply
+    assert team.rows(Competitor) == []  # "竞品没有" is no competitor news
+
+
+@both_backends
+def test_a_labelled_line_for_no_visit_files_nothing_and_says_why(team: Bot) -> None:
+    reply = say(team, "竞品：飞利浦")
+    assert team.rows(Visit) == [] and "这条要补到哪次拜访" in reply
+    say(team, INCOMPLETE)
+    team.clock.advance(hours=3)  # the half hour over, still today
+    say(team, "竞品：飞利浦")
+    [visit] = team.rows(Visit)
+    assert visit.competitor == "飞利浦"
 
 
 @both_backends
@@ -92,5 +133,5 @@ def test_a_visit_told_the_morning_after_is_filed_on_its_day(team: Bot) -> None:
     team.clock.advance(days=1, hours=-1)  # Thu 09:00
     reply = say(team, "昨天下午顺路去了市一院检验科，何主任说血气分析仪老卡片，用的雷度，下周二带样机过去")
     [visit] = team.rows(Visit)
-    assert visit.visited_at.astimezone(team.settings.tz).date() == date(2026, 11, 25)
+    assert visit.visited_at.astimezone(team.settings.tz) == datetime(2026, 11, 25, 15, 0, tzinfo=team.settings.tz)
     assert "已补记 11月25日 的拜访" in reply

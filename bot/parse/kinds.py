@@ -174,6 +174,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if visit_strong:
         return "visit"
     news = sig.brand_first or ((sig.has_brand or sig.has_competitor_word) and _acts(norm, sig.brand_at))
+    if news and not sig.has_brand and _NONE_HERE_RE.search(norm):
+        news = False  # "县妇幼那条竞品没有，下一步…": no competitor there is no competitor news
     if news:
         # a named contact who says something or asks us for something makes it our visit report,
         # not competitor news ("钱科长让我们报个价，奥林巴斯的代理也在跟")
@@ -203,6 +205,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     return "other"
 
 
+# A statement that there is no competitor ("竞品没有", "没有竞品", "竞品：无")
+_NONE_HERE_RE = re.compile(r"竞品(?:情况)?\s*[:：]?\s*(?:没有|没|无|暂无|还没有)|(?:没有|无|暂无)竞品")
 # What is done on a coming day, right after it: "周五带方案", "下周一送资料"
 _DATED_ACTION_RE = re.compile(
     r"\s*(?:前|之前|以前)?\s*(?:我们?|再)?(?:带|送|发|出|交|提交|报价|演示|约|过去|去|上门|回访|复访)"
@@ -215,7 +219,7 @@ def _acts_later(norm: str, times: list[TimeMention], today: date) -> bool:
 
 # A visit that did not happen ("没有拜访", "不出去拜访了"), and a day in the office: shared by the
 # kind rules, the "no visit today" handler and the 19:00 deadline
-NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出)")
+NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出|出门)")
 _IN_OFFICE_RE = re.compile(r"在公司(?:开会|写|做|整理)|内勤")
 
 
