@@ -654,7 +654,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         first_day = last - timedelta(days=REACH_BACK_DAYS) if adds and customer_id is not None else last
         earlier = recent_visit(ctx, msg.sender, first_day, last, customer_id, **where, any_contact=adds)
         if earlier is not None:
-            again = _told_again(msg, ctx, p, earlier, customer_name)
+            again = _told_again(msg, ctx, p, earlier, customer_name, last)
             if again is not None:
                 return again
         elif customer_id is None and not _names_someone(p):
@@ -711,7 +711,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
 
 
 # ----------------------------------------------------------------------------- the same visit told again
-_EARLIER = ("id", "visited_at", "department", *CORE_ITEMS, "due", "budget", "complete")
+_EARLIER = ("id", "visited_at", "department", *CORE_ITEMS, "due", "budget", "complete", "raw_text")
 _NEW_CONTENT = ("pain_points", "competitor", "next_action")  # a role read from a title is no news
 
 
@@ -782,13 +782,18 @@ def recent_visit(
 
 
 def _told_again(
-    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None
+    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None, day: date
 ) -> Reply | None:
     """A visit the member already filed, told again or added to: today's review when it only adds
     a verdict ("今天拜访了市一院设备科王主任，达成"), else that visit, with what the message says
-    (the rep's latest word wins); None when the message says it is a second visit ("下午又去了…")."""
+    (the rep's latest word wins). None when the message says it is a second visit ("下午又去了…"),
+    or when it tells of a later day (`day`) and the earlier visit was complete: a follow-up visit
+    ("省人医心内科陈主任，方案送到了…"), unless the message points back at it ("县妇幼那条…")."""
     text = msg.text or ""
     visited = earlier["visited_at"].astimezone(ctx.now.tzinfo)
+    resent = text.strip() == (earlier["raw_text"] or "").strip()  # the very report again: never a second visit
+    if not resent and visited.date() != day and earlier["complete"] and not _POINTS_BACK_RE.search(text):
+        return None
     news = {k: p[k] for k in _NEW_CONTENT if p.get(k) and p[k] != earlier[k]}
     if visited.date() == ctx.now.date() and not news and says_day_verdict(text):
         review = parse(_REVIEW_OPENING + text, ctx.now, msg.sender, ctx.calendar)
@@ -796,7 +801,7 @@ def _told_again(
             from handlers.review import file_review  # review → attendance → visits: imported when used
 
             return file_review(msg, ctx, review)
-    if _ANOTHER_VISIT_RE.search(text):
+    if _ANOTHER_VISIT_RE.search(text) and not resent:
         return None
     merged = {item: p.get(item) or earlier[item] for item in CORE_ITEMS}  # the rep's latest word wins
     changes: dict[str, Any] = {k: v for k, v in merged.items() if v != earlier[k]}
@@ -841,6 +846,8 @@ _DAY_VERDICT_RE = re.compile(
     r"|(?:(?:没有?|未能?)(?:达成|完成|达标)(?:目标|任务)?(?:[，,。.!！;；\s]|$))"
 )
 _REVIEW_OPENING = "复盘："
+# "县妇幼那条…", "上次那个拜访…": more of an earlier visit
+_POINTS_BACK_RE = re.compile(r"那条|那次|那个拜访|上次(?:的|那次)?拜访|之前(?:的|那次)?拜访")
 # "下午又去了…", "再次拜访…": a second visit the same day, counted as one
 _ANOTHER_VISIT_RE = re.compile(r"又(?:去|来|到|跑|见|拜访|找)|再次|第二次|二次拜访|再去了")
 

@@ -135,3 +135,23 @@ def test_a_visit_told_the_morning_after_is_filed_on_its_day(team: Bot) -> None:
     [visit] = team.rows(Visit)
     assert visit.visited_at.astimezone(team.settings.tz) == datetime(2026, 11, 25, 15, 0, tzinfo=team.settings.tz)
     assert "已补记 11月25日 的拜访" in reply
+
+
+@both_backends
+def test_news_of_a_contact_days_after_a_complete_visit_is_a_follow_up_visit(team: Bot) -> None:
+    say(team, COMPLETE)
+    team.clock.advance(days=2)
+    say(team, "市一院设备科王主任，方案送到了，他要拿去科里讨论，下周五前给答复")
+    first, second = team.rows(Visit)
+    assert first.next_action == "周三送方案" and "下周五前给答复" in (second.next_action or "")
+
+
+@both_backends
+def test_a_second_visit_report_sent_twice_is_still_one_visit(team: Bot) -> None:
+    say(team, INCOMPLETE)
+    team.clock.advance(hours=4)
+    second = "下午又去了市一院设备科王主任那里，痛点是维修响应慢，竞品迈瑞，下周一再去"
+    say(team, second)
+    team.clock.advance(minutes=2)
+    assert "已记录过这次拜访" in say(team, second)
+    assert len(team.rows(Visit)) == 2
