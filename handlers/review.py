@@ -101,8 +101,7 @@ def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         review_id, *values, raw_text = earlier
         review = merge_review(dict(zip(_FIELDS, values, strict=True)), p)
         db.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    day_label = "今天" if day == ctx.now.date() else f"昨天（{day.month}月{day.day}日）"
-    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None, day_label=day_label)
+    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None, day=day, today=ctx.now.date())
     leave = _leave_told_with(text, ctx)
     return ack if leave is None else Reply(f"{ack.content.rstrip()}\n{leave.content}", ack.format)
 
@@ -172,7 +171,7 @@ def _file_answer(msg: Message, found: Any, ctx: Context) -> Reply:
     review = merge_review(earlier, later)
     text = msg.text or ""
     ctx.records.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    return ctx.reply("review_ack.md.j2", review=review, amended=True, day_label="今天")
+    return ctx.reply("review_ack.md.j2", review=review, amended=True, day=ctx.now.date(), today=ctx.now.date())
 
 
 HANDLERS = [

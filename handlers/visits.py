@@ -705,7 +705,7 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         stage=stage if customer_id is not None else None,
         backdated=day,
         again_at=None,
-        again_day=None,
+        again_today=False,
         added=False,
     )
 
@@ -829,7 +829,7 @@ def _told_again(
         customer=customer,
         missing=missing,
         again_at=visited,
-        again_day="今天" if visited.date() == ctx.now.date() else f"{visited.month}月{visited.day}日",
+        again_today=visited.date() == ctx.now.date(),
         added=bool(changes),
         new_customer=False,
         level=None,
