@@ -403,7 +403,8 @@ class PlannedRecords(Records):
         raise NeedsLock(f"a read of {model.__tablename__}")
 
     def peek(self, key: tuple[Any, ...], build: Callable[[Any], FastStatement], values: Mapping[str, Any]) -> Any:
-        """What is committed, read outside the write lock on a pooled connection (see Records.peek)."""
+        """What is committed, read outside the write lock on a connection of its own: with SQLite one
+        each thread keeps, otherwise one from the pool (see Records.peek)."""
         stmt = self._get(("peek", *key), lambda: build(self.conn))
         engine: Engine = self.conn  # type: ignore[assignment]  # here the engine
         if self._dialect == "sqlite":
