@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from bot.parse.corrections import correct
 from bot.parse.entities import (
     Found,
     competitor_word_at,
@@ -115,6 +116,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     cal = calendar or DEFAULT_CALENDAR
     today = now.date()
     p = prepare(text)
+    if (meant := correct(p.raw, today, cal)) is not p.raw:  # "周三，不对，周四"
+        p = prepare(meant)
     out = empty_result()
     if not p.norm:
         return out

@@ -19,9 +19,9 @@ _PRODUCT_RE = re.compile(_PRODUCT)
 # Numbers start where a run of digits starts (the lookbehinds keep long digit runs linear).
 _QTY = r"(?:(?<!\d)\d{1,7}|(?<![零一二两三四五六七八九十百千万])[零一二两三四五六七八九十百千万]{1,10})"
 _UNIT = words_alt(_prod["units"], lookahead=True)
-_QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千万])(?P<qty>{_QTY})(?P<unit>{_UNIT})")
+QTY_UNIT_RE = re.compile(rf"(?=[0-9零一二两三四五六七八九十百千万])(?P<qty>{_QTY})(?P<unit>{_UNIT})")
 # Where a count can start: a numeral followed, within the count (at most ten numerals), by a unit.
-# Found with a fast scan; _QTY_UNIT_RE is then tried there only.
+# Found with a fast scan; QTY_UNIT_RE is then tried there only.
 _QTY_START_RE = re.compile(  # not the 一 of 唯一, 统一, 万一 (唯一一台 is one)
     rf"(?<![唯统万])[0-9零一二两三四五六七八九十百千万](?=[0-9零一二两三四五六七八九十百千万]{{0,9}}{first_chars(_prod['units'])})"
 )
@@ -54,12 +54,12 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
     `names`: spans of customers, departments and contacts, which a product name never reaches into.
     """
     items: list[tuple[int, dict[str, object]]] = []
-    pos = 0  # what _QTY_UNIT_RE.finditer(norm) finds, tried only where a count can start
+    pos = 0  # what QTY_UNIT_RE.finditer(norm) finds, tried only where a count can start
     prev_end = 0  # the end of the count before, which a product name never reaches across
     taken = -1  # the end of the product read after the count before ("两台输液泵三台注射泵")
     seen: set[tuple[str, int, str]] = set()
     while (start := _QTY_START_RE.search(norm, pos)) is not None:
-        m = _QTY_UNIT_RE.match(norm, start.start())
+        m = QTY_UNIT_RE.match(norm, start.start())
         if m is None:
             pos = start.end()
             continue
@@ -242,7 +242,7 @@ def _scan_name(norm: str, i: int, limit: int, *, first_free: bool) -> tuple[int,
         if j >= limit:
             break
         ch = norm[j]
-        if ch in _NAME_BREAK or ch.isdigit() or (ch in _COUNT_CHARS and _QTY_UNIT_RE.match(norm, j)):
+        if ch in _NAME_BREAK or ch.isdigit() or (ch in _COUNT_CHARS and QTY_UNIT_RE.match(norm, j)):
             break
         if ch in _NOUN_STOP and not (first_free and j == i):
             break
@@ -269,7 +269,7 @@ def _product_after(norm: str, pos: int, limit: int) -> tuple[str, int] | None:
     Not 两台试用机, 三个人.
     """
     i = _NEW_PREFIX_RE.match(norm, pos).end()  # type: ignore[union-attr]
-    if (spec := _SPEC_RE.match(norm, i)) and not _QTY_UNIT_RE.match(norm, i):
+    if (spec := _SPEC_RE.match(norm, i)) and not QTY_UNIT_RE.match(norm, i):
         i = spec.end()
     best, _ = _scan_name(norm, i, limit, first_free=True)
     word = norm[i:best]

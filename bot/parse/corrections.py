@@ -1,0 +1,66 @@
+"""Spoken self-corrections: "周三，不对，周四", "见了王主任，哦说错了，是汪主任".
+
+Voice input keeps what a rep said and then took back. When the same kind of thing
+(a customer, a department, a contact, a date, a count with its unit) ends right before
+a correction marker and another one begins right after it, the first one and the
+marker are dropped, and the message is read as the rep meant it. Nothing is dropped
+when either side is not such a thing: "价格不对" or "他说不对" stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.parse.entities import find_contacts, find_customers, find_departments
+from bot.parse.quantities import QTY_UNIT_RE
+from bot.parse.text import prepare
+from bot.parse.timeexpr import find_times
+from bot.workdays import WorkCalendar
+
+# 哦不对 / 噢说错了 / 不对 / 说错了 / 口误 …, then an optional 应该是 / 是 and a verb the first value also had.
+# 不是 alone ("不是GE的") is no correction; after an interjection ("王主任哦不是李主任") it is.
+_MARK_RE = re.compile(
+    r"[,，、\s]*"
+    r"(?:(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*(?:不对|不是|说错了|搞错了|错了)|不对不对|不对|说错了|搞错了|口误|更正一下|纠正一下)"
+    r"[,，、:：\s]*(?:应该是|是)?(?:去|在|跟|找|配|要)?"
+)
+_QUICK_RE = re.compile(r"不对|错了|口误|更正一下|纠正一下|(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*不是")
+
+
+def _ends_and_starts(text: str, today: date, calendar: WorkCalendar) -> list[tuple[dict[int, int], set[int]]]:
+    """Per kind of thing: {end: start} of each one in the message, and the set of their starts."""
+    p = prepare(text)
+    customers = find_customers(p.flat, p.norm)
+    kinds: list[list[tuple[int, int]]] = [
+        [(f.start, f.end) for f in customers],
+        [(f.start, f.end) for f in find_departments(p.flat, p.norm, customers)],
+        [(c.start, c.end) for c in find_contacts(p.flat, p.norm, customers)],
+        [(t.start, t.end) for t in find_times(p.norm, today, calendar)],
+        [m.span() for m in QTY_UNIT_RE.finditer(p.norm)],
+    ]
+    return [({e: s for s, e in spans}, {s for s, _ in spans}) for spans in kinds]
+
+
+def correct(text: str, today: date, calendar: WorkCalendar) -> str:
+    """`text` (already stripped of its @mention) with every value the rep took back removed."""
+    if _QUICK_RE.search(text) is None:
+        return text
+    found = _ends_and_starts(text, today, calendar)
+    cuts: list[tuple[int, int]] = []
+    for m in _MARK_RE.finditer(text):
+        mark_start, after = m.span()
+        before = mark_start - 1 if text[mark_start - 1 : mark_start] == "的" else mark_start
+        for ends, starts in found:
+            first = ends.get(before)
+            if first is not None and after in starts:
+                cuts.append((first, after))
+                break
+    if not cuts:
+        return text
+    out, pos = [], 0
+    for start, end in cuts:
+        out.append(text[pos:start])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
