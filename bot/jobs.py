@@ -46,7 +46,7 @@ from bot.models import (
     Visit,
 )
 from bot.parse import CORE_ITEMS
-from bot.parse.entities import find_brands
+from bot.parse.entities import find_brands, find_customers
 from bot.parse.fields import no_competitor
 from bot.parse.kinds import says_no_visit
 from bot.parse.text import prepare
@@ -754,7 +754,7 @@ def brand_counts(rows: Iterable[tuple[str | None, int | None, str]]) -> dict[str
         if no_competitor(text):  # "暂无竞品，之前飞利浦来推过没进院": nobody is in
             continue
         prepared = prepare(text)
-        found = find_brands(prepared.raw, prepared.norm)
+        found = find_brands(prepared.raw, prepared.norm, find_customers(prepared.flat, prepared.norm))
         named = [f.text for f in found if not _NOT_IN_RE.search(prepared.norm, max(0, f.start - 3), f.start)
                  and not _NOT_IN_AFTER_RE.match(prepared.norm, f.end)]  # fmt: skip
         for brand in dict.fromkeys(named):

@@ -634,10 +634,11 @@ def test_brand_counts_count_customers_and_visits_per_region() -> None:
         ("华南", 4, "暂无竞品，之前飞利浦来推过没进院"),
         ("华南", 5, "没有迈瑞的产品，GE刚来过"),
         (None, 3, "飞利浦刚投了两台试用机"),
+        ("华南", 6, "康泰医院那边用的是GE的"),  # 康泰 is a brand, but here the hospital's name
     ]
     counts = brand_counts(rows)
     # a visit with no customer counts as a visit, not as one more customer
-    assert counts == {"华东": {"迈瑞": (1, 2), "GE": (1, 2)}, "华南": {"GE": (1, 1)}, "": {"飞利浦": (1, 1)}}
+    assert counts == {"华东": {"迈瑞": (1, 2), "GE": (1, 2)}, "华南": {"GE": (2, 2)}, "": {"飞利浦": (1, 1)}}
 
 
 @pytest.mark.parametrize(

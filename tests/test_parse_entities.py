@@ -260,3 +260,9 @@ def test_an_unlisted_competitor_with_what_of_theirs_before_the_customer() -> Non
         "斯泰瑞",
     )
     assert field("我们的样机在市一院装好了", "brand") is None
+
+
+def test_a_brand_inside_a_customers_name_is_no_competitor() -> None:
+    text = "刚从康泰医院出来，设备科钱科长说想上一台彩超，现在是GE的代理商在跟，周五带报价过去"
+    assert (field(text, "customer"), field(text, "competitor")) == ("康泰医院", "现在是GE的代理商在跟")
+    assert field("见了康泰医院设备科钱科长，想换监护仪，下周送报价", "competitor") is None

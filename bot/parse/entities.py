@@ -304,10 +304,13 @@ _BRAND_RE = re.compile(words_alt(_lex.brands, latin_whole=True))
 _COMPETITOR_WORD_RE = re.compile(words_alt(_lex.kinds["competitor_words"]))
 
 
-def find_brands(raw: str, norm: str) -> list[Found]:
+def find_brands(raw: str, norm: str, customers: list[Found] | None = None) -> list[Found]:
+    """Competitors' brands named in the text; one inside a customer's name ("康泰医院") is none."""
     out: list[Found] = []
     for m in _BRAND_RE.finditer(norm):
         s, e = m.span()
+        if customers and _overlaps(customers, s, e):
+            continue
         out.append(Found(s, e, raw[s:e]))
     return out
 
