@@ -40,6 +40,10 @@ CONVERSATION_MINUTES = 30
 # A message naming a customer without telling of a visit completes the member's latest incomplete
 # visit to it from this many days back (a weekend between)
 REACH_BACK_DAYS = 4
+# A later visit to the same contact (or department) takes the pain point and the competitor
+# situation the member filed for them within this many days when it does not say them again
+CARRY_DAYS = 30
+_CARRIED = ("pain_points", "competitor")  # the role is the contact's; a next step is always new
 END_OF_DAY = time(18, 0)
 # Kinds that are news of their own, never an answer to "what was missing".
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
@@ -659,6 +663,9 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
                 return again
         elif customer_id is None and not _names_someone(p):
             return ctx.reply("visit_whose.md.j2")  # a labelled line for no visit: nothing filed
+    carried, carried_from = _carried_over(ctx, msg.sender, p, customer_id, first, day or ctx.now.date())
+    if carried:
+        p = {**p, **carried, "missing": [i for i in p.get("missing") or [] if i not in carried]}
     missing = list(p.get("missing") or [])
     ask = missing if customer_id is not None else ["customer", *missing]
     visit_id = db.insert(
@@ -707,11 +714,32 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         again_at=None,
         again_today=False,
         added=False,
+        carried=list(carried),
+        carried_from=carried_from,
     )
 
 
+def _carried_over(
+    ctx: Context, member: str, p: dict[str, Any], customer_id: int | None, first: bool, day: date
+) -> tuple[dict[str, str], datetime | None]:
+    """The pain point and competitor situation a later visit to the same contact (else department)
+    does not say again, from the member's latest visit to them in the last CARRY_DAYS days, and
+    when that visit was: "又去了市一院找王主任，送了报价…" is not asked again what it told last week."""
+    if first or customer_id is None or not any(item in (p.get("missing") or ()) for item in _CARRIED):
+        return {}, None
+    since = day - timedelta(days=CARRY_DAYS)
+    before = recent_visit(ctx, member, since, day, customer_id, contact=p["contact"]) if p.get("contact") else None
+    if before is None and p.get("department"):  # someone new in the same department
+        before = recent_visit(ctx, member, since, day, customer_id, department=p["department"])
+    if before is None:
+        return {}, None
+    carried = {item: before[item] for item in _CARRIED if item in p["missing"] and before[item]}
+    return carried, before["visited_at"].astimezone(ctx.now.tzinfo) if carried else None
+
+
 # ----------------------------------------------------------------------------- the same visit told again
-_EARLIER = ("id", "visited_at", "department", *CORE_ITEMS, "due", "budget", "complete", "raw_text")
+_EARLIER = ("id", "visited_at", "customer_id", "contact_id", "department", *CORE_ITEMS, "due", "budget", "complete",
+            "raw_text")  # fmt: skip
 _NEW_CONTENT = ("pain_points", "competitor", "next_action")  # a role read from a title is no news
 
 
@@ -823,6 +851,12 @@ def _told_again(
         ctx.records.delete_where(Conversation, **conversation)
     due = changes["due"] if "due" in changes else earlier["due"]
     shown = {**p, **merged, "department": earlier["department"] or p.get("department"), "due": due}
+    if customer is None and earlier["customer_id"] is not None:  # "竞品：迈瑞也进来了": whose visit it was
+        row = ctx.records.first(Customer, ["name"], id=earlier["customer_id"])
+        customer = row[0] if row else None
+    if not shown.get("contact") and earlier["contact_id"] is not None:
+        row = ctx.records.first(Contact, ["name"], id=earlier["contact_id"])
+        shown["contact"] = row[0] if row else None
     return ctx.reply(
         "visit_recorded.md.j2",
         parsed=shown,
@@ -836,6 +870,8 @@ def _told_again(
         first_visit=False,
         stage=None,
         backdated=None,
+        carried=[],
+        carried_from=None,
     )
 
 
