@@ -855,3 +855,32 @@ def test_no_prefix_of_a_message_breaks_the_parser() -> None:
 )
 def test_what_the_last_held_out_set_found(text: str, field: str, want: str | None) -> None:
     assert parse(text, at("2026-11-24", 10))[field] == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "后天谁休假？要排一下晨会",
+        "周五谁请假了吗？",
+        "老周昨天请假了吗？群里没看到他",
+        "这个月我拜访了多少家？",
+        "周报模板在哪？复盘模板是哪个？",
+        "出差补助标准是多少？",
+        "飞利浦在县医院是不是又降价了？有人知道吗",
+    ],
+)
+def test_a_question_about_a_record_is_no_record(text: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("明天想请假一天可以吗？家里有事，客户找李娜", "leave"),
+        ("复盘：目标3家完成2家，王主任没见到，明天补上", "review"),
+        ("下周一出差去县医院，不到公司了", "itinerary"),
+        ("市一院王主任问我们的监护仪是不是能接HIS？我说能，下周送资料", "visit"),
+    ],
+)
+def test_a_record_that_holds_a_question_is_still_that_record(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == kind

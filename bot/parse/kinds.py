@@ -107,7 +107,16 @@ _BACK_FROM_LEAVE_RE = re.compile(r"(?:刚|才)?(?:回来|归来|结束|完了|�
 # 不请假了 is no leave; "年假怎么请？" asks about leave without taking one
 _NO_LEAVE_RE = re.compile(r"不(?=请|休|调休)")
 # "问我们有没有轻便的": a question the customer asked, reported; not ours to the group
-_REPORTED_QUESTION_RE = re.compile(r"(?<![请])问(?!题)[^,，。;；!！?？\n]*")
+_REPORTED_QUESTION_RE = re.compile(r"(?<![请])问(?!题)[^,，。;；!！?？\n]*[?？]?")
+
+
+def _asks_whole(norm: str) -> bool:
+    """A question from start to end: an asking word, and a question mark or 吗 at the end."""
+    return _ASKS_WHAT_RE.search(norm) is not None and _QUESTION_END_RE.search(norm) is not None
+
+
+_QUESTION_END_RE = re.compile(r"(?:[?？]|吗|么|呢)[\s?？!！。~～\U0001f000-\U0001faff]*$")
+_SENTENCE_END_RE = re.compile(r"[。!！?？\n]")
 
 
 def _asks_the_group(norm: str) -> bool:
@@ -127,6 +136,27 @@ def _someone_elses(norm: str, m: re.Match[str]) -> bool:
     return _SOMEONE_ELSE_RE.search(norm, lo, m.start()) is not None
 
 
+# A question about a record, not one: "明天谁请假？", "小王今天请假了吗", "我这周拜访了几家？"
+_ASKS_WHAT_RE = re.compile(r"谁|几(?:家|个|次|天|位|号|点)|多少|哪|什么|怎么|是不是|有没有|(?:了|过)(?:吗|么|没有?)")
+_ASKS_ANYONE_RE = re.compile(r"(?:有人|有谁|谁|大家|各位|有没有人)(?:知道|了解|清楚|听说)")
+# 复盘模板, 复盘怎么写: the review spoken of, not filed
+_REVIEW_SPOKEN_OF_RE = re.compile(r"\s*(?:的)?(?:模板|表格?|格式|怎么|在哪|要不要|几点|发哪|写什么|是什么)")
+
+
+def _clause_of(norm: str, m: re.Match[str]) -> str:
+    """The clause around match `m`, up to the next sentence mark (？ included)."""
+    back = _CLAUSE_END_RE.search(norm[m.start() - 1 :: -1]) if m.start() else None
+    lo = m.start() - back.start() if back else 0
+    stop = _SENTENCE_END_RE.search(norm, m.end())
+    return norm[lo : stop.end() if stop else len(norm)]
+
+
+def _asks_about(norm: str, m: re.Match[str]) -> bool:
+    """Whether the clause of `m` asks about it ("明天谁请假？") rather than says it."""
+    clause = _clause_of(norm, m)
+    return _ASKS_WHAT_RE.search(clause) is not None and _QUESTION_RE.search(clause) is not None
+
+
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
     if not sig.has_contact and (not sig.has_customer or _ADDRESSES_GROUP_RE.match(norm)) and reminds_group(norm):
         return "other"  # "大家今天的拜访记录记得19点前补全", "大家周五前把市二院的报价都准备好": to the group
@@ -134,13 +164,17 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if leave and not (
         _NO_LEAVE_RE.match(norm, max(0, leave.start() - 1))
         or (not times and _QUESTION_RE.search(norm))
+        or _asks_about(norm, leave)
         or _someone_elses(norm, leave)
         or reviews_before(norm, leave.start())
         or _BACK_FROM_LEAVE_RE.match(norm, leave.end())
     ):
         return "leave"
+    review = _REVIEW_RE.search(norm)
+    if review and _REVIEW_SPOKEN_OF_RE.match(norm, review.end()):
+        review = None
     if (
-        _REVIEW_RE.search(norm) or (not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm))
+        review or (not sig.has_customer and not sig.has_contact and _DAY_DONE_RE.search(norm))
     ) and not _REMINDS_RE.search(norm):
         return "review"
     if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
@@ -153,7 +187,11 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "itinerary"
     if (
         (sig.has_brand or sig.has_competitor_word)
-        and (not (sig.has_customer or sig.has_contact or sig.has_template) or _ASKS_OPENLY_RE.match(norm))
+        and (
+            not (sig.has_customer or sig.has_contact or sig.has_template)
+            or _ASKS_OPENLY_RE.match(norm)
+            or _ASKS_ANYONE_RE.search(norm)  # "迈瑞在医大二院是不是又中标了？有人知道吗"
+        )
         and _asks_the_group(norm)  # not "好几个社区中心都来问我们能不能跟": a question reported
         and not _VISIT_STRONG_RE.search(norm)
     ):
@@ -168,6 +206,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         and not _VISIT_STRONG_RE.search(norm, norm.find(":") + 1)
     ):
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
+    if not (sig.has_customer or sig.has_contact or sig.has_template or sig.has_items) and _asks_whole(norm):
+        return "other"  # "我这周拜访了几家？": a question, naming nobody, files nothing
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
     cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _strong_visit_cue(cues, sig)
