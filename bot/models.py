@@ -125,7 +125,9 @@ class Visit(SQLModel, table=True):
 
 
 class Urgent(SQLModel, table=True):
-    __table_args__ = (Index("ix_urgent_status_created", "status", "created_at"),)
+    # numbers the group has seen (急需 #3) are never given again, even after /撤销 (SQLite reuses
+    # the highest rowid without AUTOINCREMENT)
+    __table_args__ = (Index("ix_urgent_status_created", "status", "created_at"), {"sqlite_autoincrement": True})
     id: int | None = Field(default=None, primary_key=True)
     member: str
     region: str = ""
@@ -195,7 +197,7 @@ class Review(SQLModel, table=True):
 
 
 class Followup(SQLModel, table=True):
-    __table_args__ = (Index("ix_followup_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_followup_status_due", "status", "due_at"), {"sqlite_autoincrement": True})
     id: int | None = Field(default=None, primary_key=True)
     visit_id: int = Field(foreign_key="visit.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")

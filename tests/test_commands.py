@@ -599,7 +599,7 @@ def test_undo_withdraws_an_untaken_urgent_need_and_tells_the_group(team: Bot) ->
     reply = say(team, "/撤销", user=REP2)
     assert team.rows(Urgent) == [] and "已撤销你刚才记的急需" in reply
     assert any("已由报告人撤销" in p for p in posts(team))
-    say(team, "急！市一院ICU今晚要2台呼吸机", user=REP2)
+    assert "#2" in say(team, "急！市一院ICU今晚要2台呼吸机", user=REP2)  # the withdrawn #1 is never given again
     say(team, f"/接单 {team.rows(Urgent)[0].id}")
     assert "已有同事接单" in say(team, "/撤销", user=REP2) and len(team.rows(Urgent)) == 1
 

@@ -884,3 +884,14 @@ def test_a_question_about_a_record_is_no_record(text: str) -> None:
 )
 def test_a_record_that_holds_a_question_is_still_that_record(text: str, kind: str) -> None:
     assert parse(text, at("2026-11-11"))["kind"] == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上午在县医院ICU跟刘护士长聊了一下，两台监护仪坏了就是她报的急调，已经有人接了，她想年后整体换，下周一送方案",
+        "不是急需，是拜访记录：上午在县医院ICU见了刘护士长，她想年后整体换监护仪，下周一送方案",
+    ],
+)
+def test_a_visit_that_speaks_of_an_urgent_need_is_no_new_one(text: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == "visit"
