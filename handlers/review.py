@@ -26,6 +26,7 @@ from bot.parse.kinds import acknowledges
 from bot.parse.text import sentences
 from bot.wecom.inbound import Message
 from handlers.attendance import file_leave
+from handlers.visits import close_followup, sent_followup
 
 _FIELDS = ("target_met", "reason", "remedy")
 
@@ -101,7 +102,12 @@ def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
         review_id, *values, raw_text = earlier
         review = merge_review(dict(zip(_FIELDS, values, strict=True)), p)
         db.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    ack = ctx.reply("review_ack.md.j2", review=review, amended=earlier is not None, day=day, today=ctx.now.date())
+    # "今日复盘：…；宝安中心小结已发。达成": the follow-up it tells of is done too
+    sent = sent_followup(ctx, msg.sender, text, p)
+    closed = sent if sent is not None and close_followup(ctx, sent) else None
+    ack = ctx.reply(
+        "review_ack.md.j2", review=review, amended=earlier is not None, day=day, today=ctx.now.date(), closed=closed
+    )
     leave = _leave_told_with(text, ctx)
     return ack if leave is None else Reply(f"{ack.content.rstrip()}\n{leave.content}", ack.format)
 
@@ -171,7 +177,9 @@ def _file_answer(msg: Message, found: Any, ctx: Context) -> Reply:
     review = merge_review(earlier, later)
     text = msg.text or ""
     ctx.records.update(Review, review_id, raw_text=f"{raw_text}\n{text}" if raw_text else text, **review)
-    return ctx.reply("review_ack.md.j2", review=review, amended=True, day=ctx.now.date(), today=ctx.now.date())
+    return ctx.reply(
+        "review_ack.md.j2", review=review, amended=True, day=ctx.now.date(), today=ctx.now.date(), closed=None
+    )
 
 
 HANDLERS = [

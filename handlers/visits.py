@@ -33,7 +33,7 @@ from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlia
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
-from bot.parse.text import prepare
+from bot.parse.text import prepare, sentences
 from bot.wecom.inbound import Message
 
 CONVERSATION_MINUTES = 30
@@ -992,48 +992,80 @@ def _no_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
 
 
 # ----------------------------------------------------------------------------- a follow-up done, told
-# "市一院拜访小结已发王主任", "定制方案已经发给孙科长了": the follow-up it owed is done
-# "拜访小结昨天已经发给刘护士长了": when it was sent may stand between the thing and the verb
-# (only with 已 or 刚 after it: "小结下午发" is still to come)
+# "市一院拜访小结已发王主任", "定制方案已经发给孙科长了", "小结也发过去了": the follow-up it owed is
+# done. When it was sent may stand between the thing and the verb ("拜访小结昨天已经发给刘护士长了");
+# it is done only with 已/刚 before the verb or 了 after it: "小结下午发" is still to come.
 _WHEN = "(?:昨天|昨晚|今天|上午|下午|早上|中午|刚才|刚刚)?"
-_SENT_RE = {
-    "summary": re.compile(
-        rf"小结(?:{_WHEN}(?:已经?|刚))?(?:发|给|送|交)(?!现)|(?:已经?|刚)(?:发|送|交)了?(?:拜访)?小结|发了(?:拜访)?小结"
-    ),
-    "plan": re.compile(
-        rf"方案{_WHEN}(?:已经?|刚)(?:发|给|送|交)|(?:已经?|刚)(?:发|送|交)了?(?:定制)?方案|发了(?:定制)?方案"
-    ),
-}
 
 
+def _sent(thing: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"{thing}{_WHEN}(?:已经?|刚)(?:发|给|送|交)(?!现)"
+        rf"|{thing}{_WHEN}(?:也|都)?(?:已经?)?(?:发|送|交)(?:过去|出去)?(?:给[^,，。;；!！?？]{{1,10}}?)?了"
+        rf"|(?:已经?|刚)(?:发|送|交)了?{thing}|发了{thing}"
+    )
+
+
+_SENT_RE = {"summary": _sent("(?:拜访)?小结"), "plan": _sent("(?:定制)?方案")}
 _VISITED_TODAY_RE = re.compile(r"(?:又|今天|今日|上午|下午)[^,，。;；]{0,6}?(?:去了|拜访了?|见了|到了)")
+_SENT_QUESTION_RE = re.compile(r"[吗么?？]")
 
 
-def _followup_sent(msg: Message, ctx: Context) -> dict[str, Any] | None:
-    text = msg.text or ""
-    kind = next((k for k, rx in _SENT_RE.items() if rx.search(text)), None)
-    if kind is None or _VISITED_TODAY_RE.search(text):  # "方案已经发了，今天又去拜访了…" is a visit report
-        return None
-    p = ctx.parsed or {}
-    name = p.get("customer") or known_customer(ctx, text)
+def sent_followup(ctx: Context, sender: str, text: str, parsed: dict[str, Any]) -> dict[str, Any] | None:
+    """The follow-up a sentence of `text` says was sent ("宝安中心小结已发"): the sender's open one of
+    that kind for the customer that sentence names (or, naming none, their only open one), or the
+    done one when it was closed before ("done": True). None when the text tells of none or it is
+    not clear which."""
+    for s, e in sentences(text):
+        part = text[s:e]
+        kind = next((k for k, rx in _SENT_RE.items() if rx.search(part)), None)
+        if kind is None or _SENT_QUESTION_RE.search(part) or _VISITED_TODAY_RE.search(part):
+            continue  # "方案已经发了，今天又去拜访了…" is a visit report; "小结发了吗？" asks
+        named = parsed.get("customer")
+        name = known_customer(ctx, part) or (named if named and named in part else None)
+        return _followup_of(ctx, sender, kind, name)
+    return None
+
+
+def _followup_of(ctx: Context, sender: str, kind: str, name: str | None) -> dict[str, Any] | None:
     stmt = (
-        select(Followup.id, Followup.customer_id, Customer.name)
+        select(Followup.id, Followup.customer_id, Customer.name, Followup.status, Followup.done_at)
         .outerjoin(Customer, Customer.id == Followup.customer_id)
-        .where(Followup.member == msg.sender, Followup.kind == kind, Followup.status == "open")
+        .where(Followup.member == sender, Followup.kind == kind, Followup.status.in_(("open", "done")))
         .order_by(Followup.due_at)
     )
     rows = ctx.read.conn.execute(stmt).all()  # type: ignore[union-attr]
     if name is not None:
         alias = ctx.read.first(CustomerAlias, ["customer_id"], alias=customer_key(name))
         rows = [r for r in rows if alias is not None and r[1] == alias[0]]
-    if len(rows) != 1 and not (name is not None and rows):
-        return None  # nothing open, or several and no customer named: /完成 跟进N says which
-    followup_id, _cid, customer = rows[0]
-    return {"id": followup_id, "kind": kind, "customer": customer}
+    open_rows = [r for r in rows if r[3] == "open"]
+    if open_rows and (len(open_rows) == 1 or name is not None):
+        followup_id, _cid, customer, _status, _done = open_rows[0]
+        return {"id": followup_id, "kind": kind, "customer": customer, "done": False}
+    if name is not None and rows:  # sent again, or told again: it was closed before
+        followup_id, _cid, customer, _status, done_at = rows[-1]
+        return {"id": followup_id, "kind": kind, "customer": customer, "done": True, "done_at": done_at}
+    return None  # nothing, or several open and no customer named: /完成 跟进N says which
+
+
+def close_followup(ctx: Context, found: dict[str, Any]) -> bool:
+    """Mark it done; False when it was done already (meanwhile, or before)."""
+    if found["done"]:
+        return False
+    return bool(
+        ctx.records.update_where(Followup, {"id": found["id"], "status": "open"}, status="done", done_at=ctx.now)
+    )
+
+
+def _followup_sent(msg: Message, ctx: Context) -> dict[str, Any] | None:
+    p = ctx.parsed or {}
+    if p.get("kind") == "review":  # "今日复盘：…宝安中心小结已发。达成": the review, closing it too
+        return None
+    return sent_followup(ctx, msg.sender, msg.text or "", p)
 
 
 def _close_followup(msg: Message, found: dict[str, Any], ctx: Context) -> Reply:
-    if not ctx.records.update_where(Followup, {"id": found["id"], "status": "open"}, status="done", done_at=ctx.now):
+    if not found["done"] and not close_followup(ctx, found):
         return ctx.reply("hint.md.j2", empty=False)
     return ctx.reply("commands/followup_done.md.j2", followup=found)
 

@@ -913,6 +913,22 @@ def test_saying_the_summary_or_plan_was_sent_closes_that_follow_up(team: Bot) ->
     assert {f.kind: f.status for f in team.rows(Followup)} == {"summary": "done", "plan": "done"}
 
 
+def test_a_follow_up_told_in_other_words_or_again_or_in_a_review(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，想换监护仪，竞品GE，下周三送报价")  # Wed 25 Nov, 10:00
+    team.clock.advance(hours=1)
+    say(team, "今天拜访了省人医设备科孙科长，预算卡得紧，在看联影的，周五带方案")
+    team.clock.advance(hours=7)  # 18:00
+    reply = say(team, "今日复盘：省人医要报预算，周五带方案；市一院小结已发。达成")
+    [review] = team.rows(Review)
+    assert review.target_met is True  # the review is filed, not taken for the follow-up
+    assert "✅ 跟进1 已完成：市第一人民医院 拜访小结" in reply  # the one its sentence names
+    assert {(f.customer_id, f.kind): f.status for f in team.rows(Followup)}[(2, "summary")] == "open"
+    assert "在 11月25日 已经记为完成，不用再报" in say(team, "市一院拜访小结已发王主任")
+    assert "跟进3 已完成：省人医 拜访小结" in say(team, "省人医那边小结也发过去了")
+    assert "跟进4 已完成：省人医 定制方案" in say(team, "省人医的定制方案发给孙科长了")
+    assert "已完成" not in say(team, "市一院方案下午发给他")  # still to come
+
+
 def test_a_visit_report_that_mentions_a_plan_sent_is_still_a_visit(team: Bot) -> None:
     say(team, "今天拜访了市一院设备科王主任，确认下周提交采购申请，竞品GE，痛点维修慢")
     team.clock.advance(days=1)

@@ -160,7 +160,7 @@ def _followup_done(ctx: Context, followup_id: int) -> Reply:
     ):
         return ctx.reply("commands/followup_state.md.j2", state="done", followup=row, followup_id=followup_id)
     audit(ctx, "followup.done", followup_id=followup_id)
-    return ctx.reply("commands/followup_done.md.j2", followup=row)
+    return ctx.reply("commands/followup_done.md.j2", followup={**row, "done": False})
 
 
 # ----------------------------------------------------------------------------- my day, my list
