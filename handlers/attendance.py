@@ -12,10 +12,10 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from bot.dispatch import Context, Handler, Reply
-from bot.models import Itinerary, Leave
+from bot.models import Customer, Itinerary, Leave
 from bot.parse import parse
 from bot.parse.fields import handover
 from bot.parse.text import prepare
@@ -57,27 +57,66 @@ def _kind(kind: str) -> Any:
 
 
 def _trip(msg: Message, _match: Any, ctx: Context) -> Reply:
-    p = ctx.parsed or {}
-    customer_id, customer_name = None, p.get("customer") or known_customer(ctx, msg.text or "")  # "去宝安中心"
+    return file_trip(msg, ctx, ctx.parsed or {})
+
+
+def file_trip(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
+    """File the trip `p` reads; one that says it corrects ("说错了，是周四…") changes the member's trip
+    reported today instead, keeping what the correction does not say (its day, its customer)."""
+    text = msg.text or ""
+    customer_id, customer_name = None, p.get("customer") or known_customer(ctx, text)  # "去宝安中心"
     if customer_name:
         customer_id, customer_name, _level, _created = customer_for(ctx, customer_name)
-    day = trip_day(p, ctx.now.date())
-    ctx.records.insert(
-        Itinerary,
-        member=msg.sender,
-        customer_id=customer_id,
-        department=p.get("department"),
-        trip_date=day,
-        reported_at=ctx.now,
-        raw_text=msg.text or "",
-        message_id=ctx.message_row_id,
-    )
-    back = _BACK_TO_OFFICE_RE.search(msg.text or "") is not None  # "十点左右回公司": the day is not off-site
+    earlier = _trip_reported_today(ctx, msg.sender) if _CORRECTS_RE.search(text) else None
+    if earlier is not None:
+        trip_id, old_day, old_customer, old_department = earlier
+        day = date.fromisoformat(p["due"]) if p.get("due") else old_day
+        department = p.get("department") or (None if customer_id is not None else old_department)
+        if customer_id is None and old_customer is not None:
+            row = ctx.records.first(Customer, ["name"], id=old_customer)
+            customer_id, customer_name = old_customer, row[0] if row else None
+        ctx.records.update(Itinerary, trip_id, trip_date=day, customer_id=customer_id, department=department,
+                           raw_text=text)  # fmt: skip
+    else:
+        day = trip_day(p, ctx.now.date())
+        department = p.get("department")
+        ctx.records.insert(
+            Itinerary,
+            member=msg.sender,
+            customer_id=customer_id,
+            department=department,
+            trip_date=day,
+            reported_at=ctx.now,
+            raw_text=text,
+            message_id=ctx.message_row_id,
+        )
+    back = _BACK_TO_OFFICE_RE.search(text) is not None  # "十点左右回公司": the day is not off-site
     late = day == ctx.now.date() and ctx.now.time() >= _REPORT_BY  # the rule: report the evening before
     return ctx.reply(
-        "itinerary_ack.md.j2", day=day, customer=customer_name, department=p.get("department"), back_to_office=back,
-        late=late,
+        "itinerary_ack.md.j2", day=day, customer=customer_name, department=department, back_to_office=back,
+        late=late, corrected=earlier is not None,
     )  # fmt: skip
+
+
+def _colleague(ctx: Context) -> str:
+    """A colleague's name for the example in "如「交给李娜」": someone of the sender's region, never
+    the sender."""
+    me = ctx.member
+    others = [m for m in ctx.members() if me is None or m.userid != me.userid]
+    near = [m for m in others if me is not None and m.region == me.region and m.role == "rep"]
+    return (near or others)[0].name if others else "同事"
+
+
+def _trip_reported_today(ctx: Context, member: str) -> tuple[int, date, int | None, str | None] | None:
+    since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    stmt = (
+        select(Itinerary.id, Itinerary.trip_date, Itinerary.customer_id, Itinerary.department)
+        .where(Itinerary.member == member, Itinerary.reported_at >= since)
+        .order_by(Itinerary.reported_at.desc(), Itinerary.id.desc())
+        .limit(1)
+    )
+    row = ctx.records.conn.execute(stmt).first()  # type: ignore[union-attr]
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 # A trip reported on its own day after this is late: the rule is to report it the day before
@@ -133,7 +172,14 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
             cover = p.get("handover") or row[1]
             db.update(Leave, row[0], start=start, end=end, handover=cover)
             return ctx.reply(
-                "leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, corrected=True, word=word
+                "leave_ack.md.j2",
+                start=start,
+                end=end,
+                handover=cover,
+                amended=False,
+                corrected=True,
+                word=word,
+                example=_colleague(ctx),
             )
     # the same days told again (in a review, the next morning): one leave, its cover kept or updated
     same = ctx.records.first(Leave, ["id", "handover"], member=msg.sender, start=start, end=end)
@@ -141,7 +187,10 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
         cover = p.get("handover") or same[1]
         if cover != same[1]:
             ctx.records.update(Leave, same[0], handover=cover)
-        return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, again=True, word=word)
+        return ctx.reply(
+            "leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, again=True, word=word,
+            example=_colleague(ctx),
+        )  # fmt: skip
     ctx.records.insert(
         Leave,
         member=msg.sender,
@@ -163,6 +212,7 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
         days=days,
         off=off,
         word=word,
+        example=_colleague(ctx),
     )
 
 
@@ -204,28 +254,45 @@ def _fill_handover(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
     db.update(Leave, leave_id, handover=cover)
     row = db.first(Leave, ["start", "end"], id=leave_id)
     start, end = row if row else (ctx.now.date(), ctx.now.date())
-    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=True)
+    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=True, example=_colleague(ctx))
 
 
 def _date_fix(msg: Message, ctx: Context) -> dict[str, Any] | None:
-    """ "说错了，是周五" (no 请假): the dates of a leave reported today, corrected; the parse of the
-    message read as a leave, when it gives a day and such a leave exists."""
+    """ "说错了，是周五", "不对，是去市二院" (no 请假, no 报备): the leave or trip the member reported
+    today, whichever came last, corrected; the parse of the message read as one, when it gives a
+    day (a leave) or a day or customer (a trip) and such a record exists."""
     p = ctx.parsed
     text = msg.text or ""
-    if p is None or p.get("kind") != "other" or not _CORRECTS_RE.search(text):
+    if p is None or not _CORRECTS_RE.search(text):
         return None
-    fixed = parse(f"{text}请假", ctx.now, msg.sender, ctx.calendar)
-    if fixed.get("kind") != "leave" or not fixed.get("start"):
+    # "说错了，是去市二院" reads as a visit with nothing of one: a correction all the same
+    bare_visit = p.get("kind") == "visit" and not any(p.get(k) for k in ("contact", *_VISIT_NEWS))
+    if p.get("kind") != "other" and not bare_visit:
         return None
     today = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
-    stmt = select(Leave.id).where(Leave.member == msg.sender, Leave.reported_at >= today)
-    if ctx.read.conn.execute(stmt.limit(1)).scalar() is None:
+    leave = ctx.read.conn.execute(  # type: ignore[union-attr]
+        select(func.max(Leave.reported_at)).where(Leave.member == msg.sender, Leave.reported_at >= today)
+    ).scalar()
+    trip = ctx.read.conn.execute(  # type: ignore[union-attr]
+        select(func.max(Itinerary.reported_at)).where(Itinerary.member == msg.sender, Itinerary.reported_at >= today)
+    ).scalar()
+    if trip is not None and (leave is None or trip > leave):
+        fixed = parse(f"报备：{text}", ctx.now, msg.sender, ctx.calendar)
+        if fixed.get("kind") == "itinerary" and (fixed.get("due") or fixed.get("customer")):
+            return {**fixed, "_trip": True}
         return None
-    return fixed
+    if leave is None:
+        return None
+    fixed = parse(f"{text}请假", ctx.now, msg.sender, ctx.calendar)
+    return fixed if fixed.get("kind") == "leave" and fixed.get("start") else None
+
+
+_VISIT_NEWS = ("pain_points", "competitor", "next_action")
 
 
 def _fix_dates(msg: Message, fixed: dict[str, Any], ctx: Context) -> Reply:
-    return file_leave(msg, ctx, fixed)  # its text says 说错了: today's leave is changed, not doubled
+    # its text says 说错了: today's leave or trip is changed, not doubled
+    return file_trip(msg, ctx, fixed) if fixed.get("_trip") else file_leave(msg, ctx, fixed)
 
 
 HANDLERS = [
