@@ -481,19 +481,26 @@ def addendum_day(text: str, today: date) -> date | None:
 
 
 # "昨天下午顺路去了南山医院…": a visit told the morning after, made the day it names
+# "周三下午还去了趟福寿养老院…" (told on Friday): an earlier day of this week, or 上周X
 _TOLD_DAY_RE = re.compile(
-    r"\s*(?:(?P<yesterday>昨天|昨日)|(?P<evening>昨晚)|(?P<before>前天))(?P<part>上午|下午|晚上|中午|傍晚)?"
+    r"\s*(?:(?P<yesterday>昨天|昨日)|(?P<evening>昨晚)|(?P<before>前天)|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
+    r"(?P<part>上午|下午|晚上|中午|傍晚)?"
     r"[^,，。;；!！?？\n]{0,8}?(?:去了|拜访了?|见了|跑了|到了|约了|聊了)"
 )
 
 
 def day_told(text: str, today: date) -> tuple[date, time] | None:
-    """The earlier day a visit report opens with ("昨天下午去了…") and a time of it (the part of the
-    day it names, noon otherwise); None when it opens otherwise."""
+    """The earlier day a visit report opens with ("昨天下午去了…", "周三去了…") and a time of it (the
+    part of the day it names, noon otherwise); None when it opens otherwise or names today or a
+    day to come."""
     m = _TOLD_DAY_RE.match(text)
     if m is None:
         return None
     at = _PART_OF_DAY.get(m["part"] or ("晚上" if m["evening"] else ""), time(12, 0))
+    if m["wd"]:
+        monday = today - timedelta(days=today.weekday())
+        day = monday + timedelta(days=_WEEKDAY_NUM[m["wd"]] - (7 if m["last"] else 0))
+        return (day, at) if day < today else None
     return today - timedelta(days=1 if m["yesterday"] or m["evening"] else 2), at
 
 
@@ -657,8 +664,12 @@ def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
         where = {"contact": p.get("contact"), "department": p.get("department")} if customer_id is not None else {}
         first_day = last - timedelta(days=REACH_BACK_DAYS) if adds and customer_id is not None else last
         earlier = recent_visit(ctx, msg.sender, first_day, last, customer_id, **where, any_contact=adds)
+        corrects = customer_id is not None and _CORRECTS_VISIT_RE.search(text) is not None
+        if earlier is None and corrects:  # "西乡社区那条记错了，联系人是何医生，不是吴主任": that visit
+            since = last - timedelta(days=REACH_BACK_DAYS)
+            earlier = recent_visit(ctx, msg.sender, since, last, customer_id, any_contact=True)
         if earlier is not None:
-            again = _told_again(msg, ctx, p, earlier, customer_name, last)
+            again = _told_again(msg, ctx, p, earlier, customer_name, last, contact_id if corrects else None)
             if again is not None:
                 return again
         elif customer_id is None and not _names_someone(p):
@@ -810,16 +821,24 @@ def recent_visit(
 
 
 def _told_again(
-    msg: Message, ctx: Context, p: dict[str, Any], earlier: dict[str, Any], customer: str | None, day: date
+    msg: Message,
+    ctx: Context,
+    p: dict[str, Any],
+    earlier: dict[str, Any],
+    customer: str | None,
+    day: date,
+    contact_id: Any = None,
 ) -> Reply | None:
     """A visit the member already filed, told again or added to: today's review when it only adds
     a verdict ("今天拜访了市一院设备科王主任，达成"), else that visit, with what the message says
     (the rep's latest word wins). None when the message says it is a second visit ("下午又去了…"),
     or when it tells of a later day (`day`) and the earlier visit was complete: a follow-up visit
-    ("省人医心内科陈主任，方案送到了…"), unless the message points back at it ("县妇幼那条…")."""
+    ("省人医心内科陈主任，方案送到了…"), unless the message points back at it ("县妇幼那条…").
+    `contact_id`: the message corrects the visit's contact ("联系人是何医生，不是吴主任") to this one."""
     text = msg.text or ""
     visited = earlier["visited_at"].astimezone(ctx.now.tzinfo)
-    resent = text.strip() == (earlier["raw_text"] or "").strip()  # the very report again: never a second visit
+    # the very report again, or a correction of it: never a second visit
+    resent = text.strip() == (earlier["raw_text"] or "").strip() or contact_id is not None
     if not resent and visited.date() != day and earlier["complete"] and not _POINTS_BACK_RE.search(text):
         return None
     news = {k: p[k] for k in _NEW_CONTENT if p.get(k) and p[k] != earlier[k]}
@@ -839,6 +858,8 @@ def _told_again(
         changes["budget"] = p["budget"]
     if not earlier["department"] and p.get("department"):
         changes["department"] = p["department"]
+    if contact_id is not None and contact_id != earlier["contact_id"]:
+        changes["contact_id"] = contact_id
     missing = still_missing(merged)
     if changes:
         ctx.records.update(Visit, earlier["id"], complete=not missing, **changes)
@@ -884,6 +905,8 @@ _DAY_VERDICT_RE = re.compile(
 _REVIEW_OPENING = "复盘："
 # "县妇幼那条…", "上次那个拜访…": more of an earlier visit
 _POINTS_BACK_RE = re.compile(r"那条|那次|那个拜访|上次(?:的|那次)?拜访|之前(?:的|那次)?拜访")
+# "西乡社区那条记错了，…": the rep corrects a visit filed before
+_CORRECTS_VISIT_RE = re.compile(r"记错|写错|说错|搞错|弄错|填错|更正|纠正")
 # "下午又去了…", "再次拜访…": a second visit the same day, counted as one
 _ANOTHER_VISIT_RE = re.compile(r"又(?:去|来|到|跑|见|拜访|找)|再次|第二次|二次拜访|再去了")
 
@@ -926,6 +949,45 @@ def _file_level(msg: Message, found: tuple[int, str, str], ctx: Context) -> Repl
         db.update(Customer, customer_id, level=level)
         ctx.cache.get("customers", {}).clear()
     return ctx.reply("customer_level.md.j2", customer=name, level=level, current=current)
+
+
+# ----------------------------------------------------------------------------- a visit's day, corrected
+# "这个是周三去的，不是今天", "福寿养老院是昨天下午去的": the visit filed today was made that day
+_DAY_FIX_RE = re.compile(
+    r"(?:是|其实是)?(?P<when>昨天|昨日|前天|(?P<last>上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]))"
+    r"(?P<part>上午|下午|晚上|中午|傍晚)?(?:去|见|拜访|跑)的"
+)
+_NOT_TODAY_RE = re.compile(r"不是今天|日期(?:记|写|弄)?错|记错|写错|说错|搞错|忘了报")
+
+
+def _day_fix(msg: Message, ctx: Context) -> tuple[int, datetime, str | None] | None:
+    """(visit id, when it was made, its customer) for "这个是周三去的，不是今天": the member's latest
+    visit filed as today (of the customer the message names, if it names one), moved to that day."""
+    p = ctx.parsed
+    text = msg.text or ""
+    if p is None or p.get("kind") not in ("other", "visit") or p.get("contact") or p.get("next_action"):
+        return None
+    m = _DAY_FIX_RE.search(text)
+    if m is None or not _NOT_TODAY_RE.search(text) and not text.lstrip().startswith(("这个", "那个", "这条", "那条")):
+        return None
+    told = day_told(m["when"] + (m["part"] or "") + "去了", ctx.now.date())
+    if told is None:
+        return None
+    day, at = told
+    since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    name = p.get("customer") or known_customer(ctx, text)
+    stmt = select(Visit.id, Customer.name).outerjoin(Customer, Customer.id == Visit.customer_id)
+    stmt = stmt.where(Visit.member == msg.sender, Visit.visited_at >= since).order_by(Visit.id.desc())
+    for visit_id, customer in ctx.read.conn.execute(stmt.limit(10)):  # type: ignore[union-attr]
+        if name is None or (customer and (name in customer or customer_key(name) == customer_key(customer))):
+            return visit_id, datetime.combine(day, at, ctx.now.tzinfo), customer
+    return None
+
+
+def _fix_day(msg: Message, found: tuple[int, datetime, str | None], ctx: Context) -> Reply:
+    visit_id, visited_at, customer = found
+    ctx.records.update(Visit, visit_id, visited_at=visited_at)
+    return ctx.reply("visit_day_fixed.md.j2", customer=customer, day=visited_at.date())
 
 
 # ----------------------------------------------------------------------------- a role, stated later
@@ -1075,6 +1137,7 @@ HANDLERS = [
     Handler("visits.answer", _open_conversation, _complete, group=10),
     Handler("visits.none_today", _says_no_visit, _no_visit, group=15),
     Handler("visits.level", _level_statement, _file_level, group=15),
+    Handler("visits.day_fix", _day_fix, _fix_day, group=15),
     Handler("visits.role", _role_statement, _file_role, group=15),
     Handler("visits.record", _is_visit, _record_visit, group=20),
 ]

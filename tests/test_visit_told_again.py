@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.models import Competitor, Conversation, Review, Visit
+from bot.models import Competitor, Contact, Conversation, Review, Visit
 from tests.conftest import Bot, both_backends
 from tests.test_understanding import CUSTOMERS, say
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 INCOMPLETE = "今天拜访了市一院设备科王主任，确认下周提交采购申请"
 COMPLETE = "今天拜访了市一院设备科王主任，痛点是设备老化，竞品迈瑞在用，下一步周三送方案"
 
@@ -155,3 +157,27 @@ def test_a_second_visit_report_sent_twice_is_still_one_visit(team: Bot) -> None:
     team.clock.advance(minutes=2)
     assert "已记录过这次拜访" in say(team, second)
     assert len(team.rows(Visit)) == 2
+
+
+@both_backends
+def test_a_visit_told_with_its_weekday_or_corrected_later_is_filed_on_that_day(team: Bot) -> None:
+    team.clock.advance(days=2)  # Friday 27 Nov, 10:00
+    reply = say(team, "周三下午还去了趟市一院设备科王主任那，想换监护仪，竞品GE，下周一送报价")
+    assert "已补记 11月25日 的拜访" in reply
+    assert team.rows(Visit)[0].visited_at.astimezone(SHANGHAI).date().isoformat() == "2026-11-25"
+    say(team, "今天拜访了省人医设备科孙科长，预算卡得紧，在看联影的，周一带方案")
+    reply = say(team, "这个是昨天下午去的，不是今天")
+    assert "省人医的拜访改记在 11月26日（周四）" in reply
+    assert [v.visited_at.astimezone(SHANGHAI).strftime("%d %H") for v in team.rows(Visit)] == ["25 15", "26 15"]
+    assert "没看懂" in say(team, "市一院是周二去的")  # nothing filed today to move: no guess
+
+
+@both_backends
+def test_a_visit_whose_contact_is_corrected_is_changed_not_filed_again(team: Bot) -> None:
+    say(team, COMPLETE)
+    team.clock.advance(minutes=40)
+    reply = say(team, "市一院那条记错了，联系人是李工，不是王主任，下一步是周四送方案")
+    [visit] = team.rows(Visit)
+    contacts = {c.id: c.name for c in team.rows(Contact)}
+    assert contacts[visit.contact_id] == "李工" and visit.next_action == "周四送方案"
+    assert "已补充到今天 10:00 记录的拜访" in reply and "李工" in reply
