@@ -15,12 +15,14 @@ from sqlmodel import Session, select
 
 from bot.db import session_scope
 from bot.models import Customer, CustomerAlias
+from bot.parse.text import fix_typos
 from bot.settings import CUSTOMER_LEVELS, CustomerEntry
 
 
 def customer_key(name: str) -> str:
-    """The form names are compared in: NFKC (full-width → half-width), no spaces, ASCII lower-cased."""
-    return "".join(unicodedata.normalize("NFKC", name).split()).lower()
+    """The form names are compared in: NFKC (full-width → half-width), no spaces, ASCII lower-cased,
+    frequent typos fixed ("市第二人名医院" is 市第二人民医院)."""
+    return fix_typos("".join(unicodedata.normalize("NFKC", name).split()).lower())
 
 
 _GRADE_LEVELS = {"三": "三级", "二": "二级", "一": "一级"}

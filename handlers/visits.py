@@ -33,7 +33,7 @@ from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlia
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
-from bot.parse.text import prepare, sentences
+from bot.parse.text import fix_typos, prepare, sentences
 from bot.wecom.inbound import Message
 
 CONVERSATION_MINUTES = 30
@@ -262,7 +262,7 @@ def customer_for(ctx: Context, name: str, text: str = "") -> tuple[int, str, str
             known[key] = (monotonic(), cid, canonical, level)
         return cid, canonical, level, False
     region = ctx.member.region if ctx.member else ""
-    canonical = name.strip()
+    canonical = fix_typos(name.strip())
     cid = db.insert(Customer, name=canonical, level=said, region=region, created_by=ctx.message.sender)
     db.insert(CustomerAlias, alias=key, customer_id=cid)
     ctx.after_commit(lambda: known.__setitem__(key, (monotonic(), cid, canonical, said)))

@@ -934,3 +934,11 @@ def test_a_visit_report_that_mentions_a_plan_sent_is_still_a_visit(team: Bot) ->
     team.clock.advance(days=1)
     say(team, "方案已经发给王主任了，今天又去拜访了市一院设备科，王主任说下周开会定")
     assert len(team.rows(Visit)) == 2
+
+
+def test_a_hospital_name_with_a_frequent_typo_is_the_directorys_customer(team: Bot) -> None:
+    reply = say(team, "下午去了市第一人名医院检验科，见了赵主任，想换生化仪，竞品罗氏，下周二送资料")
+    assert "市第一人民医院 检验科 赵主任" in reply and "新客户" not in reply
+    assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]
+    say(team, "今天拜访了城南人名医院设备科孙科长，想换监护仪，竞品GE，周五送报价")
+    assert "城南人民医院" in [c.name for c in team.rows(Customer)]  # a new one is filed with the name fixed

@@ -65,6 +65,11 @@ def _fix_typo(m: re.Match[str]) -> str:
     return _typos[m.group()]
 
 
+def fix_typos(text: str) -> str:
+    """`text` with the frequent typos of the lexicon fixed ("市第二人名医院" → "市第二人民医院")."""
+    return _TYPO_RE.sub(_fix_typo, text) if _TYPO_RE is not None else text
+
+
 def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of the pieces of text[lo:hi] between separators."""
     hi = len(text) if hi is None else hi
