@@ -1,19 +1,23 @@
-"""What several commands share: the audit trail, names, the customer directory, dates, lists."""
+"""What several commands share: the audit trail, names, the customer directory, dates, lists, and a
+leader's view of the region's reps (/今日 and /本周)."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from difflib import get_close_matches
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from bot.customers import customer_key
 from bot.dispatch import Context
-from bot.models import Audit, Customer, CustomerAlias, Member, Visit
+from bot.jobs import Person, Team
+from bot.models import Audit, Customer, CustomerAlias, Member, Review, Visit
 from bot.parse import CORE_ITEMS
 from handlers.commands.registry import normalise
 from handlers.visits import still_missing
@@ -60,6 +64,51 @@ def missing_items(visit: Visit) -> list[str]:
 
 def day_start(ctx: Context, day: date) -> datetime:
     return datetime.combine(day, time(0), ctx.settings.tz)
+
+
+# ----------------------------------------------------------------------------- a leader's reps
+@dataclass(frozen=True)
+class TeamScope:
+    """The reps a leader sees: the region's; an admin's: every rep (region None)."""
+
+    region: str | None
+    reps: list[Person]
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.userid for p in self.reps]
+
+
+def team_scope(ctx: Context) -> TeamScope | None:
+    """The speaker's reps when the speaker is a leader or an admin; None for a rep."""
+    me = ctx.member
+    if me is None or me.role not in ("leader", "admin"):
+        return None
+    team = Team.load(ctx.session)
+    reps = [p for p in team.reps if me.role == "admin" or p.region == me.region]
+    return TeamScope(None if me.role == "admin" else me.region, reps)
+
+
+def visit_counts(ctx: Context, members: Sequence[str], start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """userid -> (visits, visits lacking core items) in [start, end)."""
+    rows = ctx.session.execute(
+        select(Visit.member, func.count(), func.sum(case((Visit.complete.is_(False), 1), else_=0)))
+        .where(Visit.member.in_(list(members)), Visit.visited_at >= start, Visit.visited_at < end)
+        .group_by(Visit.member)
+    )
+    return {member: (int(n), int(short or 0)) for member, n, short in rows}
+
+
+def review_days(ctx: Context, members: Sequence[str], first: date, last: date) -> dict[str, set[date]]:
+    """userid -> the days from `first` to `last` that have their review."""
+    out: dict[str, set[date]] = defaultdict(set)
+    for member, day in ctx.session.execute(
+        select(Review.member, Review.review_date)
+        .where(Review.member.in_(list(members)), Review.review_date >= first, Review.review_date <= last)
+        .distinct()
+    ):
+        out[member].add(day)
+    return out
 
 
 # ----------------------------------------------------------------------------- the directory

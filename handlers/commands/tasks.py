@@ -14,12 +14,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from bot.dispatch import Context, Reply
-from bot.jobs import Team, cover_on, leave_covers, named_member, on_leave
+from bot.jobs import cover_on, leave_covers, named_member, on_leave
 from bot.models import Competitor, Customer, Followup, Itinerary, Leave, Member, Review, Urgent, Visit
-from handlers.commands.common import audit, capped, day_start, member_names, missing_items
+from handlers.commands.common import (
+    audit,
+    capped,
+    day_start,
+    member_names,
+    missing_items,
+    review_days,
+    team_scope,
+    visit_counts,
+)
 from handlers.commands.registry import REGISTRY, Invocation, Usage, implements, normalise
 
 _NUMBER = re.compile(r"^[#＃]?(\d{1,9})$")
@@ -205,29 +214,18 @@ def today(inv: Invocation, ctx: Context) -> Reply:
 def _team_today(ctx: Context, day: date, start: datetime, end: datetime) -> dict[str, Any] | None:
     """For a leader, the region's reps today (for an admin, every rep's): visits and how many lack
     core items, the review, a leave. None for a rep."""
-    me = ctx.member
-    if me is None or me.role not in ("leader", "admin"):
+    scope = team_scope(ctx)
+    if scope is None:
         return None
-    s = ctx.session
-    team = Team.load(s)
-    reps = [p for p in team.reps if me.role == "admin" or p.region == me.region]
-    ids = [p.userid for p in reps]
-    visits = {
-        member: (int(n), int(short or 0))
-        for member, n, short in s.execute(
-            select(Visit.member, func.count(), func.sum(case((Visit.complete.is_(False), 1), else_=0)))
-            .where(Visit.member.in_(ids), Visit.visited_at >= start, Visit.visited_at < end)
-            .group_by(Visit.member)
-        )
-    }
-    reviewed = set(s.execute(select(Review.member).where(Review.member.in_(ids), Review.review_date == day)).scalars())
-    away = on_leave(s, day)
+    visits = visit_counts(ctx, scope.ids, start, end)
+    reviewed = review_days(ctx, scope.ids, day, day)
+    away = on_leave(ctx.session, day)
     rows = [
         {"name": p.name, "visits": visits.get(p.userid, (0, 0)), "reviewed": p.userid in reviewed,
          "leave": p.userid in away}
-        for p in reps
+        for p in scope.reps
     ]  # fmt: skip
-    return {"region": None if me.role == "admin" else me.region, "rows": rows}
+    return {"region": scope.region, "rows": rows}
 
 
 @dataclass(frozen=True)
@@ -270,7 +268,8 @@ def covered_today(ctx: Context) -> list[Covered]:
     return out
 
 
-def _followup_todos(ctx: Context, member: str, *where: Any) -> list[Todo]:
+def followup_todos(ctx: Context, member: str, *where: Any) -> list[Todo]:
+    """`member`'s open follow-ups (unordered), overdue when their due time is past."""
     tz, now = ctx.settings.tz, ctx.now
     out = []
     for f, customer in ctx.session.execute(
@@ -290,7 +289,7 @@ def todo(inv: Invocation, ctx: Context) -> Reply:
     if inv.args:
         raise Usage
     me, s, tz, now = ctx.message.sender, ctx.session, ctx.settings.tz, ctx.now
-    items = _followup_todos(ctx, me)
+    items = followup_todos(ctx, me)
     for u, customer in s.execute(
         select(Urgent, Customer.name)
         .outerjoin(Customer, Customer.id == Urgent.customer_id)
@@ -304,7 +303,7 @@ def todo(inv: Invocation, ctx: Context) -> Reply:
     covering = []
     for c in covered_today(ctx):
         end = day_start(ctx, c.end + timedelta(days=1))
-        theirs = _followup_todos(ctx, c.member, Followup.due_at < end)  # overdue ones included
+        theirs = followup_todos(ctx, c.member, Followup.due_at < end)  # overdue ones included
         if theirs:
             theirs.sort(key=lambda t: (t.due or far, t.id))
             covering.append({"covered": c, "todo": capped(theirs)})
