@@ -25,6 +25,7 @@ from handlers.commands import (  # noqa: F401  (each module binds its commands' 
     team,
     toolkit,
     undo,
+    week,
 )
 from handlers.commands.registry import PREFIXES, REGISTRY, Invocation, Lookup, Usage
 

@@ -8,16 +8,16 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from bot.customers import customer_key
 from bot.dispatch import Context
 from bot.jobs import Person, Team
-from bot.models import Audit, Customer, CustomerAlias, Member, Review, Visit
+from bot.models import Audit, Customer, CustomerAlias, Followup, Leave, Member, Review, Visit
 from bot.parse import CORE_ITEMS
 from handlers.commands.registry import normalise
 from handlers.visits import still_missing
@@ -109,6 +109,50 @@ def review_days(ctx: Context, members: Sequence[str], first: date, last: date) -
     ):
         out[member].add(day)
     return out
+
+
+def leave_days(ctx: Context, members: Sequence[str], first: date, last: date) -> dict[str, set[date]]:
+    """userid -> the days from `first` to `last` that a leave of theirs includes."""
+    out: dict[str, set[date]] = defaultdict(set)
+    for member, start, end in ctx.session.execute(
+        select(Leave.member, Leave.start, Leave.end).where(
+            Leave.member.in_(list(members)), Leave.start <= last, Leave.end >= first
+        )
+    ):
+        day = max(start, first)
+        while day <= min(end, last):
+            out[member].add(day)
+            day += timedelta(days=1)
+    return out
+
+
+@dataclass(frozen=True)
+class FollowupCounts:
+    done: int = 0  # marked done in the period
+    open: int = 0  # open at the moment looked at
+    overdue: int = 0  # of those, past their due time then
+
+
+def followup_counts(
+    ctx: Context, members: Sequence[str], start: datetime, end: datetime, at: datetime
+) -> dict[str, FollowupCounts]:
+    """userid -> their follow-ups done in [start, end), and those open, and overdue, at `at`.
+
+    A follow-up exists from its visit; one closed after `at` was still open then.
+    """
+    open_at = and_(Visit.visited_at <= at, or_(Followup.status == "open", Followup.done_at > at))
+    rows = ctx.session.execute(
+        select(
+            Followup.member,
+            func.sum(case((and_(Followup.done_at >= start, Followup.done_at < end), 1), else_=0)),
+            func.sum(case((open_at, 1), else_=0)),
+            func.sum(case((and_(open_at, Followup.due_at < at), 1), else_=0)),
+        )
+        .join(Visit, Visit.id == Followup.visit_id)
+        .where(Followup.member.in_(list(members)))
+        .group_by(Followup.member)
+    )
+    return {m: FollowupCounts(int(d or 0), int(o or 0), int(od or 0)) for m, d, o, od in rows}
 
 
 # ----------------------------------------------------------------------------- the directory
