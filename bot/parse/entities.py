@@ -104,6 +104,8 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
                 continue
         name = _NAME_BEFORE_RE.search(norm, max(0, s - _MAX_NAME), s) if s else None
         lo = name.start() if name else s
+        if lo and norm[lo] in "日号" and norm[lo - 1].isdigit():  # "补充11月23日市第一人民医院…": a date before it
+            lo += 1
         chunk = norm[lo:s]
         starts = sorted(((b.end(), b.group()) for b in _BOUNDARY_RE.finditer(chunk)), reverse=True) if chunk else []
         starts.append((0, ""))
