@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.dispatch import Context, Handler, Reply
-from bot.parse.kinds import acknowledges, reminds_group
+from bot.parse.kinds import acknowledges, asks, reminds_group
 from bot.parse.text import prepare
 from bot.wecom.inbound import Message
 
@@ -20,6 +20,13 @@ _WON_RE = re.compile(r"签了|签约了?|签单了?|签下来了|中标了|拿�
 _LOST_RE = re.compile(r"丢单|丢了|没中标|落标|没签下来|黄了")
 
 
+# What a question to the bot is about, and so which command answers it
+_QUESTION_TOPICS = {
+    "away": re.compile(r"请假|休假|调休|出差|外出|报备"),
+    "mine": re.compile(r"拜访|复盘|记录|记了|跟进|小结|方案|急需|待办"),
+}
+
+
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
     text = (msg.text or "").strip()
     lost = _LOST_RE.search(text)
@@ -29,6 +36,11 @@ def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
         customer = (ctx.parsed or {}).get("customer") or known_customer(ctx, text)
         if customer:
             return ctx.reply("deal_hint.md.j2", customer=customer, stage="丢单" if lost else "签约")
+    norm = prepare(text).norm
+    if asks(norm):  # "我这周拜访了几家？", "明天谁请假？": the command that answers it
+        topic = next((t for t, rx in _QUESTION_TOPICS.items() if rx.search(norm)), None)
+        if topic is not None:
+            return ctx.reply("question_hint.md.j2", topic=topic)
     # an acknowledgement, or a leader's word to the group ("大家记得…"): nothing to file, nothing to hint
     ack = bool(text) and (acknowledges(text) or reminds_group(prepare(text).norm))
     return ctx.reply("hint.md.j2", empty=not text, ack=ack)

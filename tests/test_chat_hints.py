@@ -43,3 +43,13 @@ def test_a_trip_to_a_directory_name_files_the_customer_and_a_same_day_report_is_
     assert "下次请在前一天下班前报备" in reply
     bot.clock.advance(hours=7)
     assert "前一天" not in say(bot, "报备：明天一早直接去宝安中心")
+
+
+def test_a_question_to_the_bot_files_nothing_and_names_the_command_that_answers_it(team: Bot) -> None:
+    from bot.models import Leave
+
+    assert "`/晨会`" in say(team, "明天谁请假？")
+    reply = say(team, "我这周拜访了几家？")
+    assert "`/本周`" in reply and "`/今日`" in reply
+    assert team.rows(Leave) == [] and team.rows(Visit) == []
+    assert "还没看懂" in say(team, "今天天气怎么样？")
