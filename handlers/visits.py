@@ -102,7 +102,12 @@ _ROLE_CLAUSE_RE = re.compile(
     rf"(?:^|[,，。;；\s])(?:他|她|对方|[\u4e00-\u9fff]{{1,2}}(?:主任|护士长|科长|处长|院长|医生|老师|工))?"
     rf"(?:是|属于|算)?(?P<role>{'|'.join(ROLES)})(?:的|这块|那块|角色)?(?=$|[,，。;；\s])"
 )
-_DECIDES_RE = re.compile(r"[他她](?:能|可以|负责)?拍板|[他她]说了算|是拍板的|拍板的人|说了算的")
+_DECIDES_RE = re.compile(
+    r"[他她](?:能|可以|负责)?拍板|[他她][^,，。;；]{0,8}说了算|是拍板的|拍板的人|说了算的|(?:^|[,，\s])拍板的"
+    r"|[他她]是[^,，。;；]{0,6}一把手"
+)
+# "她是用设备的": the one who uses the equipment
+_USES_RE = re.compile(r"[他她]是(?:直接)?(?:用|操作|使用)[^,，。;；]{0,4}(?:设备|机器|仪器)的")
 
 
 _NOT_ROLE_RE = re.compile(r"不是|不算|不拍板|不能拍板|说了不算|不管")
@@ -112,7 +117,7 @@ def stated_role(text: str) -> str | None:
     """The decision-chain role the rep states for the contact, in a clause of its own; never from a
     negation or a question ("王主任不是拍板的", "王主任是拍板的吗？")."""
     m = _ROLE_CLAUSE_RE.search(text)
-    role = m["role"] if m else ("决策者" if _DECIDES_RE.search(text) else None)
+    role = m["role"] if m else ("决策者" if _DECIDES_RE.search(text) else "使用者" if _USES_RE.search(text) else None)
     if role is None or _NOT_ROLE_RE.search(text) or asks(prepare(text).norm):  # checked only when needed
         return None
     return role

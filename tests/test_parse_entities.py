@@ -267,3 +267,20 @@ def test_a_brand_inside_a_customers_name_is_no_competitor() -> None:
     text = "刚从康泰医院出来，设备科钱科长说想上一台彩超，现在是GE的代理商在跟，周五带报价过去"
     assert (field(text, "customer"), field(text, "competitor")) == ("康泰医院", "现在是GE的代理商在跟")
     assert field("见了康泰医院设备科钱科长，想换监护仪，下周送报价", "competitor") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("昨天下午去了福寿养老院，见了院长孙院长，想配一批血压计", "孙院长"),  # not 长孙, a surname
+        ("见了长孙主任，聊了设备更新", "长孙主任"),
+        ("上午去了西乡社区，跟吴主任的副手何医生聊了下，她负责设备验收", "何医生"),
+    ],
+)
+def test_a_title_before_the_name_and_a_deputy_we_spoke_to(text: str, want: str) -> None:
+    assert field(text, "contact") == want
+
+
+def test_a_service_promise_card_handed_over_is_no_next_step() -> None:
+    text = "跟何医生聊了下，关心售后响应速度，我给了服务承诺卡，没看到竞品，下周跟王强一起去报价"
+    assert field(text, "next_action") == "下周跟王强一起去报价"

@@ -253,6 +253,24 @@ def test_a_role_the_rep_states_is_the_role_filed(team: Bot) -> None:
     assert team.rows(Visit)[1].decision_role == "使用者"  # not 科室负责人 by her title
 
 
+@pytest.mark.parametrize(
+    ("said", "role"),
+    [("他管设备采购这块说了算", "决策者"), ("她是用设备的", "使用者"), ("他是院里一把手", "决策者")],
+)
+def test_a_role_said_in_plain_words_is_the_role_filed(team: Bot, said: str, role: str) -> None:
+    say(team, f"拜访了市一院设备科王主任，{said}，想换监护仪，没看到竞品，下周二送方案")
+    [visit] = team.rows(Visit)
+    assert visit.decision_role == role and visit.competitor == "没看到竞品" and visit.complete
+
+
+def test_a_role_answered_in_plain_words_completes_the_visit(team: Bot) -> None:
+    say(team, "拜访了市一院设备科王主任，想换监护仪，竞品无，下周二送方案")
+    say(team, "王主任是拍板的")  # nothing asked: a statement of its own
+    say(team, "拜访了市一院检验科李主任")
+    reply = say(team, "他是科里一把手，拍板的")
+    assert "决策者" in reply and team.rows(Visit)[1].decision_role == "决策者"
+
+
 def test_a_role_stated_later_in_a_message_of_its_own_corrects_the_visit_and_the_contact(team: Bot) -> None:
     say(team, "拜访了市一院设备科王主任，痛点是设备老化，竞品无，下周二送方案")  # 采购, by the department
     team.clock.advance(hours=2)

@@ -232,6 +232,12 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
     for m in _CONTACT_RE.finditer(norm):
         surname, title = m.groups()
         s, e = m.span()
+        if len(surname) == 2 and s and norm[s - 1 : s + 1] in _TITLE_WORDS:
+            # "见了院长孙院长": not 长孙 (a surname) but 孙, after the title 院长
+            single = _CONTACT_RE.fullmatch(norm, s + 1, e)
+            if single is None:
+                continue
+            s, (surname, title) = s + 1, single.groups()
         if title == "工" and _NOT_GONG_RE.match(norm, e):
             continue
         if title == "总" and _NOT_ZONG_RE.match(norm, e):
@@ -246,6 +252,8 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
         out.append(Contact(s, e, raw[s:e], title))
     if len(out) > 1:  # "跟王经理一起去…见林书记": who goes with us is not the customer's contact
         out = [c for c in out if not (c.start and norm[c.start - 1] in _WITH and _TOGETHER_RE.match(norm, c.end))]
+    if len(out) > 1:  # "跟吴主任的副手何医生聊了下": whom we spoke to is the one after 的副手
+        out = [c for c in out if not _DEPUTY_RE.match(norm, c.end)] or out
     if len(out) > 1:  # "陪王经理去了…，见了曹院长": a colleague we went with is not the contact
         out = [c for c in out if not (c.start and norm[c.start - 1] == "陪")] or out
     if out:  # "找韦院长，韦院长请假了不在，跟蓝医生聊了聊": who was away is not who we spoke to
@@ -260,6 +268,10 @@ def find_contacts(raw: str, norm: str, customers: list[Found]) -> list[Contact]:
 
 
 _WITH = frozenset("跟和与同陪")
+_DEPUTY_RE = re.compile(r"的(?:副手|助理|下属|手下|秘书|同事|学生|徒弟|科员|搭档)")
+_TITLE_WORDS = frozenset(
+    ("院长", "科长", "处长", "所长", "站长", "部长", "局长", "组长", "主任", "经理", "书记", "总监")
+)
 _TOGETHER_RE = re.compile(r"一起|一块|一同|一道")
 
 

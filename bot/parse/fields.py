@@ -141,7 +141,7 @@ _REPORTED_RE = re.compile(words_alt(_f["reported"]))
 _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
-    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|来过|用过|联系过?|找过|碰到过?|提到|提过|说到)?(?:其他|别的)?"
+    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|看到|看见|发现|遇到|听说|见到|来过|用过|联系过?|找过|碰到过?|提到|提过|说到)?(?:有)?(?:其他|别的)?"
     r"(?:竞品|竟品|竞争|对手|友商|别家|同行|厂家)"
     r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行|(?:别的|其他)(?:厂家|品牌))(?:情况)?】?\s*[:：是为]?\s*"
     r"(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
@@ -281,7 +281,7 @@ def visit_spans(
             break
     if competitor is None and not any(named):
         for i, (s, e) in enumerate(parts):
-            if not is_next[i] and not our_side[i] and _COMPETITOR_USE_RE.search(norm, s, e):
+            if not is_next[i] and not our_side[i] and not is_pain[i] and _COMPETITOR_USE_RE.search(norm, s, e):
                 competitor = trim(p.raw, s, e)
                 break
 
