@@ -895,3 +895,9 @@ def test_a_record_that_holds_a_question_is_still_that_record(text: str, kind: st
 )
 def test_a_visit_that_speaks_of_an_urgent_need_is_no_new_one(text: str) -> None:
     assert parse(text, at("2026-11-11"))["kind"] == "visit"
+
+
+def test_a_visit_naming_whom_we_saw_a_competitors_price_and_our_dated_step_is_a_visit() -> None:
+    text = "市儿院放射科现场看完了，孙主任和工程师对了一下，机房够装新DR，联影报价比我们低一点，下周三出正式方案"
+    r = parse(text, at("2026-11-11"))
+    assert (r["kind"], r["customer"], r["contact"]) == ("visit", "市儿院", "孙主任")

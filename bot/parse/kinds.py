@@ -226,7 +226,11 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
             and (
                 _VISIT_WEAK_RE.search(norm)
                 or _ASKS_US_RE.search(norm)
-                or (sig.has_customer and not sig.brand_first and sig.visit_content())
+                or (
+                    sig.has_customer
+                    and not sig.brand_first
+                    and (sig.visit_content() or _acts_later(norm, times, today))
+                )
             )
         ):
             return "competitor"
