@@ -13,6 +13,7 @@ that answer, read as the rest of the review, as an unlabelled answer to a visit'
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import time, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.parse.kinds import acknowledges
 from bot.parse.text import sentences
 from bot.wecom.inbound import Message
 from handlers.attendance import file_leave
-from handlers.visits import close_followup, sent_followup
+from handlers.visits import close_followup, record_visit, says_day_verdict, sent_followup
 
 _FIELDS = ("target_met", "reason", "remedy")
 
@@ -108,8 +109,36 @@ def file_review(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
     ack = ctx.reply(
         "review_ack.md.j2", review=review, amended=earlier is not None, day=day, today=ctx.now.date(), closed=closed
     )
-    leave = _leave_told_with(text, ctx)
-    return ack if leave is None else Reply(f"{ack.content.rstrip()}\n{leave.content}", ack.format)
+    extra = [r for r in (_visit_told_with(msg, text, ctx), _leave_told_with(text, ctx)) if r is not None]
+    return Reply("\n".join([ack.content.rstrip(), *(r.content.rstrip() for r in extra)]), ack.format) if extra else ack
+
+
+# "今日复盘：上午拜访了县妇幼儿科王主任，想要新生儿监护仪…，下周二送资料过去。目标达成": the review
+# tells a visit; the head of the review, then what follows it up to the verdict
+_REVIEW_HEAD_RE = re.compile(r"^\s*[^:：\n]{0,8}(?:复盘|总结|小结)[^:：\n]{0,4}[:：]\s*")
+
+
+def _visit_told_with(msg: Message, text: str, ctx: Context) -> Reply | None:
+    """A visit (a customer and whom we saw there) told in the first sentence of a review, filed as
+    one, so the day's count and the 19:00 chase know of it."""
+    head = _REVIEW_HEAD_RE.match(text)
+    if head is None:
+        return None
+    spans = sentences(text, head.end())
+    if not spans:
+        return None
+    s, e = spans[0]
+    part = text[s:e]
+    if says_day_verdict(part) or not reports_a_visit(part):
+        return None
+    parsed = parse(part, ctx.now, msg.sender, ctx.calendar)
+    if parsed.get("kind") != "visit" or not parsed.get("customer") or not parsed.get("contact"):
+        return None
+    saved, ctx.parsed = ctx.parsed, parsed
+    try:
+        return record_visit(replace(msg, text=part), None, ctx)
+    finally:
+        ctx.parsed = saved
 
 
 def _leave_told_with(text: str, ctx: Context) -> Reply | None:

@@ -753,6 +753,9 @@ def _carried_over(
     return carried, before["visited_at"].astimezone(ctx.now.tzinfo) if carried else None
 
 
+record_visit = _record_visit  # a visit told inside another message (a review) is filed the same way
+
+
 # ----------------------------------------------------------------------------- the same visit told again
 _EARLIER = ("id", "visited_at", "customer_id", "contact_id", "department", *CORE_ITEMS, "due", "budget", "complete",
             "raw_text")  # fmt: skip

@@ -291,9 +291,10 @@ def test_crm_deadline_asks_for_the_customer_of_a_visit_to_nobody_named(env: Env)
 
 def test_crm_deadline_leaves_alone_a_rep_whose_review_says_no_visits_today(env: Env) -> None:
     env.add(Review(member="wangqiang", review_date=date(2026, 5, 7), raw_text="今日复盘：在公司做标书，没有出去拜访"))
+    env.add(Review(member="lina", review_date=date(2026, 5, 7), raw_text="今日复盘：今天一个客户都没约上，目标没达成"))
     text = env.text("crm_deadline", local(5, 7, 19))
     (missing,) = lines_with(text, "今天还没有拜访记录")
-    assert "<@zhangwei>" in missing and "<@wangqiang>" not in missing
+    assert "<@zhangwei>" in missing and "<@wangqiang>" not in missing and "<@lina>" not in missing
 
 
 def test_crm_deadline_when_everything_is_in(env: Env) -> None:

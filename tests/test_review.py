@@ -184,3 +184,15 @@ def test_yesterdays_review_sent_the_morning_after_is_filed_on_yesterday(team: Bo
     assert review.review_date == date(2026, 11, 25) and review.target_met is False
     assert review.reason == "客户临时开会" and review.remedy == "下周一再去"
     assert "昨天（11月25日）的复盘" in reply
+
+
+@both_backends
+def test_a_visit_told_in_the_review_is_filed_as_a_visit_too(team: Bot) -> None:
+    team.clock.advance(hours=7, minutes=35)  # 17:35
+    reply = say(team, "今日复盘：上午拜访了县医院儿科王主任，想要新生儿监护仪，没看到竞品，下周二送资料过去。目标达成")
+    [review] = team.rows(Review)
+    [visit] = team.rows(Visit)
+    assert review.target_met is True and visit.next_action == "下周二送资料过去"
+    assert "已收到今天的复盘" in reply and "已记录拜访：县医院 儿科 王主任" in reply
+    say(team, "今日复盘：拜访3家，都顺利。目标达成")  # no visit told: nothing more filed
+    assert len(team.rows(Visit)) == 1

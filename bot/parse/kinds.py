@@ -263,7 +263,10 @@ def _acts_later(norm: str, times: list[TimeMention], today: date) -> bool:
 
 # A visit that did not happen ("没有拜访", "不出去拜访了"), and a day in the office: shared by the
 # kind rules, the "no visit today" handler and the 19:00 deadline
-NO_VISIT_RE = re.compile(r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出|出门)")
+NO_VISIT_RE = re.compile(
+    r"(?:没有?|未|不)(?:客户)?(?:去|出去|出门)?(?:拜访(?!到)|跑客户|见客户|去医院|出去|外出|出门)"
+    r"|一个(?:客户|人)?都没(?:约上|约到|见到|见着|见上|拜访)"  # "今天一个客户都没约上"
+)
 _IN_OFFICE_RE = re.compile(r"在公司(?:开会|写|做|整理)|内勤")
 
 
