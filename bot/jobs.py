@@ -1140,15 +1140,25 @@ def next_followups_run(at: datetime, conf: Mapping[str, Any], calendar: WorkCale
     return datetime.combine(calendar.next_workday(at.date()), start, at.tzinfo)
 
 
+REMIND_SUMMARY_AHEAD = timedelta(hours=18)
+REMIND_PLAN_AHEAD = timedelta(hours=24)
+
+
 def followups(ctx: JobContext) -> list[Post]:
     """Remind reps of follow-ups coming due; notify overdue ones with the region's leader. Once each.
 
-    A reminder goes out for open follow-ups not reminded yet that fall due before the next run
-    or within the next 24 h (whichever is later); sets reminded_at. An overdue notice goes out
-    for open follow-ups past due_at not yet notified; sets overdue_at.
+    A reminder goes out for open follow-ups not reminded yet that fall due before the next run or
+    within the next 18 h (a summary) or 24 h (a plan), whichever is later; sets reminded_at. An
+    overdue notice goes out for open follow-ups past due_at not yet notified; sets overdue_at.
     """
     s, at = ctx.session, ctx.local
-    horizon = max(next_followups_run(at, _conf(ctx.settings, "followups"), ctx.calendar), at + timedelta(hours=24))
+    next_run = next_followups_run(at, _conf(ctx.settings, "followups"), ctx.calendar)
+    # a summary is owed 24 h after the visit: reminded once 18 h or less remain (not an hour after
+    # the reply that said so), a plan the day before; either at the last run before it falls due
+    coming_by = or_(
+        and_(Followup.kind == "summary", Followup.due_at <= max(next_run, at + REMIND_SUMMARY_AHEAD)),
+        and_(Followup.kind != "summary", Followup.due_at <= max(next_run, at + REMIND_PLAN_AHEAD)),
+    )
     team = Team.load(s)
     cols = (Followup.id, Followup.member, Followup.kind, Followup.due_at, Customer.name.label("customer"))
 
@@ -1163,7 +1173,7 @@ def followups(ctx: JobContext) -> list[Post]:
         )
         return [_local_row(r._mapping, ctx.tz) for r in s.execute(stmt)]
 
-    coming = fetch(Followup.due_at >= at, Followup.due_at <= horizon, Followup.reminded_at.is_(None))
+    coming = fetch(Followup.due_at >= at, coming_by, Followup.reminded_at.is_(None))
     late = fetch(Followup.due_at < at, Followup.overdue_at.is_(None))
     covers: list[LeaveCover] = []
     if coming or late:

@@ -439,11 +439,11 @@ def test_a_plan_turns_overdue_after_five_working_days_and_is_notified_once(env: 
         Followup(visit_id=vid, customer_id=yiyuan, member="zhangwei", kind="plan", due_at=plan_at),
     )
 
-    first = env.text("followups", local(4, 30, 11))
+    assert env.run("followups", local(4, 30, 11)) == []  # due in 23 h: the visit's reply just said so
+    first = env.text("followups", local(4, 30, 16))  # 18 h left
     assert "<@zhangwei>" in first and "市第一人民医院：拜访小结，5月1日 10:00 前" in first
     assert "：定制方案" not in first and "逾期" not in first
-    assert env.run("followups", local(4, 30, 12)) == []  # reminded once
-    assert env.run("followups", local(4, 30, 18)) == []  # next run is 6 May 09:00
+    assert env.run("followups", local(4, 30, 18, 30)) == []  # reminded once
 
     after_break = env.text("followups", local(5, 6, 9))
     assert "跟进已逾期" in after_break and "拜访小结，截止 5月1日 10:00" in after_break
