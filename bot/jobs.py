@@ -408,7 +408,14 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
             .select_from(Visit)
             .outerjoin(Customer, Customer.id == Visit.customer_id)
             .outerjoin(Contact, Contact.id == Visit.contact_id)
-            .where(Visit.visited_at >= since, Visit.visited_at < at, Visit.decision_role.in_(KEY_ROLES))
+            .outerjoin(InboundMessage, InboundMessage.id == Visit.message_id)
+            .where(
+                # made since the last meeting, or told since then of a day before it ("周三去了…" on Friday)
+                Visit.visited_at >= since - timedelta(days=7),
+                or_(Visit.visited_at >= since, InboundMessage.received_at >= since),
+                Visit.visited_at < at,
+                Visit.decision_role.in_(KEY_ROLES),
+            )
             .order_by(Visit.visited_at, Visit.id)
             .limit(LIST_LIMIT)
         ),

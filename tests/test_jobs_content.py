@@ -25,6 +25,7 @@ from bot.models import (
     Contact,
     Customer,
     Followup,
+    InboundMessage,
     Itinerary,
     Leave,
     Member,
@@ -162,9 +163,15 @@ def test_agenda_after_the_holiday_names_key_feedback_trips_and_warnings(env: Env
     (opp,) = env.add(Opportunity(customer_id=yiyuan, stage="方案", product_line="影像类", opened_at=local(4, 1)))
     env.add(StageChange(opportunity_id=opp.id, from_stage="意向", to_stage="方案", changed_at=local(4, 30, 17)))
 
+    # told this morning, of a visit the day before the last stand-up: no stand-up has seen it yet
+    (told,) = env.add(InboundMessage(msgid="m-late", mode="robot", sender="wangqiang", received_at=local(5, 6, 7)))
+    env.add(Visit(member="wangqiang", customer_id=shengyi, department="设备科", decision_role="采购",
+                  pain_points="报得晚", visited_at=local(4, 28, 15), message_id=told.id))  # fmt: skip
+
     text = env.text("morning_agenda", local(5, 6, 8, 30))
 
     assert "晨会议程 · 5月6日 周三" in text
+    assert lines_with(text, "报得晚")  # filed since the last stand-up, whatever its day
     assert "会议 08:40–09:10" in text and "(https://meeting.example.com/j/1)" in text
     assert "（4月29日 08:40 晨会以来）" in text
     (key,) = lines_with(text, "王主任")
