@@ -901,3 +901,8 @@ def test_a_visit_naming_whom_we_saw_a_competitors_price_and_our_dated_step_is_a_
     text = "市儿院放射科现场看完了，孙主任和工程师对了一下，机房够装新DR，联影报价比我们低一点，下周三出正式方案"
     r = parse(text, at("2026-11-11"))
     assert (r["kind"], r["customer"], r["contact"]) == ("visit", "市儿院", "孙主任")
+
+
+def test_the_next_step_starts_after_its_label_inside_the_clause() -> None:
+    r = parse("市一院设备科王主任那边下一步是下周三讲方案", at("2026-11-11"))
+    assert (r["next_action"], r["due"]) == ("下周三讲方案", "2026-11-18")

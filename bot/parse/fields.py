@@ -296,8 +296,9 @@ def visit_spans(
                     i, j = _next_run(norm, parts, is_next, k)
                     break
         start = parts[i][0]
-        label = _NEXT_LABEL_RE.match(norm, start, parts[j][1])
-        if label and parts[j][1] - label.end() >= 2:  # "下一步周四前把方案发过去": the step, not its label
+        # "下一步周四前把方案发过去", "宝安中心周主任那边下一步是…": the step, not its label or who it is with
+        label = _NEXT_LABEL_RE.search(norm, start, parts[i][1])
+        if label and parts[j][1] - label.end() >= 2:
             start = label.end()
         next_action = trim(p.raw, start, parts[j][1])
         if not any(coming[i : j + 1]) and i > 0 and coming[i - 1] and not is_pain[i - 1]:
