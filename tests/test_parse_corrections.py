@@ -24,6 +24,10 @@ NOW = datetime(2026, 11, 11, 10, 0, tzinfo=timezone(timedelta(hours=8)))  # a We
         ),
         ("见了县医院设备科李科长，说想换彩超，我周四，不对，周五把报价送过去", "due", "2026-11-13"),
         ("见了县医院设备科李科长，说想换彩超，约了下周一，呃不是，下周二带样机", "due", "2026-11-17"),
+        ("见了县医院设备科的那个李科长哦不是李科长是黎科长，说想换彩超，下周二带样机", "contact", "黎科长"),
+        ("见了县医院设备科李科长，说想换彩超，让我们下周二哦不下周一带样机过去", "due", "2026-11-16"),
+        ("见了县医院设备科李科长，说想换彩超，让我们这周五，呃，周四带样机过去", "due", "2026-11-12"),
+        ("报备：明天直接去城南医院，呃，是城北医院，不是城南，不到公司了", "customer", "城北医院"),
     ],
 )
 def test_the_value_after_a_correction_is_the_one_filed(text: str, name: str, want: object) -> None:
@@ -37,6 +41,7 @@ def test_the_value_after_a_correction_is_the_one_filed(text: str, name: str, wan
         ("拜访了市一院设备科王主任，他说报价不对，让我们周五重新报", "due", "2026-11-13"),
         ("见了省人医心内科张主任，说现在用的不是GE的，是飞利浦的", "customer", "省人医"),
         ("市一院设备科王主任说不对，这事得找李主任", "contact", "王主任"),
+        ("见了县医院设备科李科长，呃，他说想换彩超，呃让我们周四带样机", "due", "2026-11-12"),
     ],
 )
 def test_a_no_that_corrects_nothing_changes_nothing(text: str, name: str, want: object) -> None:

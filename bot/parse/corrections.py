@@ -20,12 +20,15 @@ from bot.workdays import WorkCalendar
 
 # 哦不对 / 噢说错了 / 不对 / 说错了 / 口误 …, then an optional 应该是 / 是 and a verb the first value also had.
 # 不是 alone ("不是GE的") is no correction; after an interjection ("王主任哦不是李主任") it is.
+# 呃 / 额 alone ("这周五，呃，周四") and 哦不 ("下周二哦不下周一") take back too, between two of a kind.
 _MARK_RE = re.compile(
     r"[,，、\s]*"
-    r"(?:(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*(?:不对|不是|说错了|搞错了|错了)|不对不对|不对|说错了|搞错了|口误|更正一下|纠正一下)"
+    r"(?:(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*(?:不对|不是|说错了|搞错了|错了)|不对不对|不对|说错了|搞错了|口误|更正一下|纠正一下"
+    r"|(?:哦|噢|喔)不(?![是对错过会能要用])|呃|额)"
     r"[,，、:：\s]*(?:应该是|是)?(?:去|在|跟|找|配|要)?"
 )
-_QUICK_RE = re.compile(r"不对|错了|口误|更正一下|纠正一下|(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*不是")
+_QUICK_RE = re.compile(r"不对|错了|口误|更正一下|纠正一下|(?:哦|噢|喔|呃|额|啊|嗯)[,，\s]*不|呃|额")
+_SAID_AGAIN_RE = re.compile(r"[,，\s]*(?:是|应该是)(?:去|在|跟|找)?")
 
 
 def _ends_and_starts(text: str, today: date, calendar: WorkCalendar) -> list[tuple[dict[int, int], set[int]]]:
@@ -53,7 +56,13 @@ def correct(text: str, today: date, calendar: WorkCalendar) -> str:
         before = mark_start - 1 if text[mark_start - 1 : mark_start] == "的" else mark_start
         for ends, starts in found:
             first = ends.get(before)
-            if first is not None and after in starts:
+            if first is None:
+                continue
+            if text.startswith(text[first:before], after):
+                # "何主任哦不是何主任是贺主任": the taken-back value said once more before the right one
+                again = _SAID_AGAIN_RE.match(text, after + before - first)
+                after = again.end() if again else after
+            if after in starts:
                 cuts.append((first, after))
                 break
     if not cuts:
