@@ -39,6 +39,7 @@ def field(text: str, name: str) -> object:
         ("去了趟人民医院，设备科的孙科长说", "人民医院"),
         ("妇保院产科的胎监又坏了两台，急需维修", "妇保院"),
         ("补充11月23日市第一人民医院设备科的拜访：痛点维修慢", "市第一人民医院"),
+        ("刚拜访完省立医院心外科刘主任，想换监护仪", "省立医院"),
         ("明天去省人医送资料，不回公司", "省人医"),
         # the team's own short names: a numbered 院 or 妇幼 alone
         ("二院ICU刘主任 呼吸机老是报警", "二院"),
@@ -284,3 +285,7 @@ def test_a_title_before_the_name_and_a_deputy_we_spoke_to(text: str, want: str) 
 def test_a_service_promise_card_handed_over_is_no_next_step() -> None:
     text = "跟何医生聊了下，关心售后响应速度，我给了服务承诺卡，没看到竞品，下周跟王强一起去报价"
     assert field(text, "next_action") == "下周跟王强一起去报价"
+
+
+def test_a_department_spoken_of_as_theirs_is_the_department() -> None:
+    assert field("见了他们急诊科的那个贺主任，除颤仪不够用", "department") == "急诊科"

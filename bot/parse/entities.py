@@ -142,7 +142,7 @@ for _category in ("clinical", "admin", "office", "finance", "technical", "procur
     for _name in _dept[_category]:
         DEPARTMENT_CATEGORY[_name.upper()] = _category
 _DEPT_RE = re.compile(words_alt([n for c in _dept.values() if isinstance(c, list) for n in c], latin_whole=True))
-_GENERIC_DEPT_RE = re.compile(r"的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
+_GENERIC_DEPT_RE = re.compile(r"的?(?:他们|她们|对方|那个|这个)?的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
 _GENERIC_STOP = set(_dept["generic_stop_chars"])
 _TARGET_BEFORE_RE = re.compile(
     patterns_alt(

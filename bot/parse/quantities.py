@@ -70,17 +70,27 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
             continue
         floor = max(prev_end, max((e for _, e in names if e <= s), default=0))
         prev_end = pos
+        if s and norm[s - 1] == "各" and (each := _each_of(norm, s - 1, floor)):
+            for product in each:  # "需要OCT和眼底相机各2台": that count of each
+                if (product, qty, unit) not in seen:
+                    seen.add((product, qty, unit))
+                    items.append((s, {"product": product, "quantity": qty, "unit": unit}))
+            continue
         if taken == s:  # what stands before this count is the product of the one before
-            noun = before = generic_before = None
+            noun = before = generic_before = tail_noun = None
         else:
             noun = _noun_before(norm, s, floor)
             before = _PRODUCT_BEFORE_RE.search(norm, max(floor, s - 12), s)
-            tail = None if before else _APPROX_TAIL_RE.search(norm, max(floor, s - 6), s)
-            if tail is not None and floor < tail.start() < s:
+            tail = None if before else _APPROX_TAIL_RE.search(norm, max(floor, s - 9), s)
+            tail_noun = None
+            # not back into the product read after the count before ("一套信息系统加三十台监护仪")
+            if tail is not None and max(floor, taken) < tail.start() < s:
                 # "呼吸机缺口大概6台": a listed product before the words of an estimate
                 before = _PRODUCT_BEFORE_RE.search(norm, max(floor, tail.start() - 12), tail.start())
                 if before is not None:
                     noun = _noun_before(norm, tail.start(), floor)
+                else:  # "多导睡眠仪要加两台": an unlisted one
+                    tail_noun = _noun_before(norm, tail.start(), floor)
             generic_before = None if before else _generic_before(norm, s)
         if generic_before and noun and len(noun) > len(generic_before) and noun.endswith(generic_before):
             generic_before = noun  # 高流量氧疗仪, 一次性针灸针: the whole name back to a verb or a name
@@ -92,6 +102,8 @@ def find_items_at(norm: str, names: Sequence[tuple[int, int]] = ()) -> list[tupl
                 product = (qualifier or "") + product
         elif generic_before:
             product = generic_before
+        elif tail_noun and _is_goods(tail_noun) and any(tail_noun.endswith(w) for w in _GENERIC_ENDINGS):
+            product = tail_noun  # 多导睡眠仪: named like equipment
         elif (
             noun
             and _is_goods(noun)
@@ -178,7 +190,10 @@ def _counts_at(norm: str, i: int) -> bool:
     return i >= 2 and norm[i - 1] in _UNIT_CHARS and norm[i - 2] in _COUNT_CHARS
 
 
-_APPROX_TAIL_RE = re.compile(r"(?:缺口|总共|一共|共)?(?:大概|大约|约|差不多|估计|预计)?$")
+# "呼吸机缺口大概6台", "输液泵要换一批大概三十台": what stands between a product and its estimated count
+_APPROX_TAIL_RE = re.compile(
+    r"(?:(?:要|需要|想|打算)?(?:换|配|买|采购|上|加|添)(?:一批|一些)?|缺口|总共|一共|共)?(?:大概|大约|约|差不多|估计|预计)?$"
+)
 
 
 def _noun_before(norm: str, s: int, floor: int, shortest: int = 2) -> str | None:
@@ -204,6 +219,22 @@ def _noun_before(norm: str, s: int, floor: int, shortest: int = 2) -> str | None
     if len(word) < shortest or word in _NOT_PRODUCTS or word in _APPROX or not (_CJK_RE.search(word) or word.isascii()):
         return None
     return word
+
+
+_EACH_STOP = frozenset(",，。;；:：!！?？ \t\n要需缺借调买订购配换加添")
+_EACH_SEP_RE = re.compile(r"[和、及与跟]")
+
+
+def _each_of(norm: str, at: int, floor: int) -> list[str] | None:
+    """The products listed before 各 at `at` ("OCT和眼底相机各2台"), when there are two or more."""
+    lo = at
+    while lo > max(floor, at - 24) and norm[lo - 1] not in _EACH_STOP:
+        lo -= 1
+    parts = [p for p in _EACH_SEP_RE.split(norm[lo:at]) if p]
+    if len(parts) < 2:
+        return None
+    named = [p for p in parts if _PRODUCT_BEFORE_RE.search(p) or _is_goods(p) or (p.isascii() and p.isalnum())]
+    return named if len(named) == len(parts) else None
 
 
 def _qualifier(prefix: str, shortest: int) -> str | None:
