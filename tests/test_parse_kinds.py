@@ -906,3 +906,18 @@ def test_a_visit_naming_whom_we_saw_a_competitors_price_and_our_dated_step_is_a_
 def test_the_next_step_starts_after_its_label_inside_the_clause() -> None:
     r = parse("市一院设备科王主任那边下一步是下周三讲方案", at("2026-11-11"))
     assert (r["next_action"], r["due"]) == ("下周三讲方案", "2026-11-18")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("今天下午请三个小时假去办证，四点前回来", "leave"),
+        ("Today's review: 目标4家 done 4家 👍", "review"),
+        (
+            "今天去了县医院设备科，老周（科长）说预算还没批，监护仪不够。迈瑞在送样。下周我先去仓库看看有没有样机",
+            "visit",
+        ),
+    ],
+)
+def test_hours_of_leave_an_english_review_and_a_visit_that_opens_with_it(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == kind

@@ -222,6 +222,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         # nor is a terse report that names whom we saw and what they need or what we do next
         # ("南山医院放射科 周主任 想换DR 老机器经常坏 联影和万东都在跟 下周一送资料")
         if not (
+            sig.has_customer and _OPENS_WITH_VISIT_RE.match(norm)  # "今天去了市儿童医院设备科，…开立在送样"
+        ) and not (
             sig.has_contact
             and (
                 _VISIT_WEAK_RE.search(norm)
@@ -249,6 +251,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     return "other"
 
 
+# A report that opens with our visit of today: "今天去了市儿童医院设备科，…"
+_OPENS_WITH_VISIT_RE = re.compile(r"(?:今天|今日)?(?:上午|下午|早上|中午)?(?:去了|到了|跑了|拜访了)(?:趟|一趟)?")
 # A statement that there is no competitor ("竞品没有", "没有竞品", "竞品：无")
 _NONE_HERE_RE = re.compile(r"竞品(?:情况)?\s*[:：]?\s*(?:没有|没|无|暂无|还没有)|(?:没有|无|暂无)竞品")
 # What is done on a coming day, right after it: "周五带方案", "下周一送资料"
