@@ -921,3 +921,25 @@ def test_the_next_step_starts_after_its_label_inside_the_clause() -> None:
 )
 def test_hours_of_leave_an_english_review_and_a_visit_that_opens_with_it(text: str, kind: str) -> None:
     assert parse(text, at("2026-11-11"))["kind"] == kind
+
+
+def test_competitor_news_in_a_template_of_its_own() -> None:
+    r = parse(
+        "【竞品动态】\n品牌：开立\n医院：城南县人民医院\n动作：彩超以旧换新，旧机抵5000元\n来源：设备科",
+        at("2026-11-11"),
+    )
+    assert (r["kind"], r["brand"], r["activity"]) == ("competitor", "开立", "彩超以旧换新，旧机抵5000元")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("今天在城南社区中心听吴医生说，鱼跃最近在咱们区的社区推血压计免费用，大家多留意", "competitor"),
+        ("县医院设备科吕工说维保年底到期，听说联影也找过他，我们周五给个方案", "visit"),
+        ("有没有人知道城南医院的欧阳院长喜欢喝什么茶🍵 下周去拜访", "other"),
+        ("上周有两家客户反馈培训不够，这周大家拜访的时候顺便问一下", "other"),
+        ("今日review：target是2个demo，全部done✅", "review"),
+    ],
+)
+def test_news_passed_on_a_question_or_reminder_to_the_group_and_an_english_review(text: str, kind: str) -> None:
+    assert parse(text, at("2026-11-11"))["kind"] == kind

@@ -157,6 +157,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         visit_content=lambda: has_visit_content(norm),
     )
     kind = classify(norm, times, today, sig)
+    if "brand" in stated and "activity" in stated and kind not in ("urgent", "review"):
+        kind = "competitor"  # "【竞品动态】品牌：迈瑞 医院：… 动作：…": news in a template of its own
     out["kind"] = kind
 
     # --- who and where
@@ -221,6 +223,10 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         out["brand"] = brands[0].text if brands else None
         entities: list[Found] = [*brands, *customers, *departments]
         out["activity"] = _span_text(p, competitor_activity(p, entities))
+        if stated.get("brand") is not None:
+            out["brand"] = _name_text(p, stated["brand"]) or out["brand"]
+        if stated.get("activity") is not None:
+            out["activity"] = _span_text(p, stated["activity"]) or out["activity"]
     elif kind == "leave":
         start, end = leave_dates(p, times, today, cal)
         out["start"], out["end"] = _iso(start), _iso(end)

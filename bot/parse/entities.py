@@ -89,6 +89,7 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
         if _NOT_BEFORE and m.group() in _NOT_BEFORE and _NOT_BEFORE[m.group()].match(norm, e):
             continue
         if _ABBREVIATION_RE.match(norm, s):
+            s = _place_before(norm, s)  # "江医附一院", "青岚县人医": the place the short name belongs to
             out.append(Found(s, e, raw[s:e]))
             continue
         if norm.startswith("院办", e - 1):
@@ -125,6 +126,21 @@ def _find_customers(raw: str, norm: str) -> list[Found]:
                 out.append(Found(lo + p, e, raw[lo + p : e]))
                 break
     return out
+
+
+def _place_before(norm: str, s: int) -> int:
+    """Where a short name that starts at `s` really starts: two to four characters of a place in
+    front of it ("青岚县人医", "江医附一院"), up to a boundary word; `s` when there are none."""
+    lo = s
+    while lo > max(0, s - 4) and "\u4e00" <= norm[lo - 1] <= "\u9fff":
+        lo -= 1
+    if s - lo < 2:
+        return s
+    chunk = norm[lo:s]
+    cut = max((b.end() for b in _BOUNDARY_RE.finditer(chunk)), default=0)
+    if any(b.end() > lo for b in _BRAND_RE.finditer(norm, max(0, s - 12), s)):
+        return s  # "飞利浦请市一院…": a brand and its verb, not a place
+    return lo + cut if s - (lo + cut) >= 2 else s
 
 
 def _overlaps(found: list[Found], start: int, end: int) -> bool:

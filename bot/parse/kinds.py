@@ -208,6 +208,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "competitor"  # "竞品：飞利浦在省人医送试用机": news under a label, no visit told
     if not (sig.has_customer or sig.has_contact or sig.has_template or sig.has_items) and _asks_whole(norm):
         return "other"  # "我这周拜访了几家？": a question, naming nobody, files nothing
+    if _ASKS_OPENLY_RE.match(norm) and _asks_the_group(norm):
+        return "other"  # "有没有人知道瑞光眼科的欧阳院长喜欢喝什么茶": a question to colleagues
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
     cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _strong_visit_cue(cues, sig)
@@ -221,6 +223,10 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         # not competitor news ("钱科长让我们报个价，奥林巴斯的代理也在跟")
         # nor is a terse report that names whom we saw and what they need or what we do next
         # ("南山医院放射科 周主任 想换DR 老机器经常坏 联影和万东都在跟 下周一送资料")
+        heard = _HEARD_RE.search(norm, 0, sig.brand_at[0] if sig.brand_at else len(norm))
+        # from someone named ("听罗医生说"), or with nobody we saw; with a step of ours, a visit that heard news
+        if heard and (heard.group() != "听说" or not sig.has_contact) and not _acts_later(norm, times, today):
+            return "competitor"  # "今天在东湖社区中心听罗医生说，三诺生物最近在…推": news passed on
         if not (
             sig.has_customer and _OPENS_WITH_VISIT_RE.match(norm)  # "今天去了市儿童医院设备科，…开立在送样"
         ) and not (
@@ -280,11 +286,14 @@ def says_no_visit(text: str) -> bool:
 
 
 # A message that opens by asking the group ("有谁知道…", "请问…"), whatever it names
-_ASKS_OPENLY_RE = re.compile(r"(?:有谁|谁|请问|大家|各位)(?:知道|了解|清楚|听说)")
+_ASKS_OPENLY_RE = re.compile(r"(?:有没有人|有谁|有人|谁|请问|大家|各位)(?:知道|了解|清楚|听说)")
+# News passed on: "听罗医生说，三诺最近在…推", "据设备科的人说"
+_HEARD_RE = re.compile(r"听[^,，。!！?？]{0,14}?说|据[^,，。!！?？]{0,8}?说|听说")
 # A leader's reminder to do the review ("18:30前复盘发群里，没完成的写清原因"), not a review
 _REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|别拖|提醒|各位|大家(?:记得|按时|准时)")
 _GROUP_REMINDER_RE = re.compile(
-    r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要|准备好|准备一下|弄好|整理好|交上来|报上来)"
+    r"(?:大家|各位|所有人)[^。!！?？]*?(?:记得|别忘|别拖|抓紧|按时|准时|务必|一定要|准备好|准备一下|弄好|整理好|交上来|报上来"
+    r"|顺便|多留意|留意一下|注意一下|及时)"
     r"|^提醒(?:一下|大家|各位)?[:,，\s]"
 )
 _ADDRESSES_GROUP_RE = re.compile(r"(?:@所有人\s*)?(?:大家|各位|所有人)")
