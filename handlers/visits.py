@@ -256,6 +256,8 @@ def customer_for(ctx: Context, name: str, text: str = "") -> tuple[int, str, str
     if hit is not None and monotonic() - hit[0] < 60 and (hit[3] is not None or said is None):
         return hit[1], hit[2], hit[3], False
     alias = db.first(CustomerAlias, ["customer_id"], alias=key)
+    if alias is None and "儿" in key:  # "市儿院" typed for the directory's 市二院 (the same sound)
+        alias = db.first(CustomerAlias, ["customer_id"], alias=key.replace("儿", "二"))
     row = db.first(Customer, ["name", "level"], id=alias[0]) if alias is not None else None
     if alias is not None and row is not None:
         cid, canonical, level = alias[0], row[0], row[1]

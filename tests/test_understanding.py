@@ -960,3 +960,14 @@ def test_a_hospital_name_with_a_frequent_typo_is_the_directorys_customer(team: B
     assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]
     say(team, "今天拜访了城南人名医院设备科孙科长，想换监护仪，竞品GE，周五送报价")
     assert "城南人民医院" in [c.name for c in team.rows(Customer)]  # a new one is filed with the name fixed
+
+
+def test_a_homophone_typo_of_a_directory_short_name_is_that_customer(make_bot: Callable[..., Bot]) -> None:
+    bot = make_bot(customers=[{"name": "市第二人民医院", "level": "三级", "region": "华东", "aliases": ["市二院"]}])
+    reply = say(bot, "市儿院放射科孙主任，机房够装新DR，联影报价比我们低一点，下周三出正式方案")
+    assert "市第二人民医院 放射科 孙主任" in reply and [c.name for c in bot.rows(Customer)] == ["市第二人民医院"]
+
+
+def test_saying_one_took_no_leave_files_none(team: Bot) -> None:
+    say(team, "我没请假！我是问明天谁请假")
+    assert team.rows(Leave) == []

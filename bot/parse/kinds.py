@@ -105,7 +105,7 @@ def is_urgent(norm: str) -> bool:
 # "休假回来整理资料", "请假结束了": back from a leave, not taking one
 _BACK_FROM_LEAVE_RE = re.compile(r"(?:刚|才)?(?:回来|归来|结束|完了|回到)")
 # 不请假了 is no leave; "年假怎么请？" asks about leave without taking one
-_NO_LEAVE_RE = re.compile(r"不(?=请|休|调休)")
+_NO_LEAVE_RE = re.compile(r"不(?=请|休|调休)|没有?(?=请|休|调休)")  # "我没请假！"
 # "问我们有没有轻便的": a question the customer asked, reported; not ours to the group
 _REPORTED_QUESTION_RE = re.compile(r"(?<![请])问(?!题)[^,，。;；!！?？\n]*[?？]?")
 
