@@ -171,26 +171,14 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
         if row is not None:
             cover = p.get("handover") or row[1]
             db.update(Leave, row[0], start=start, end=end, handover=cover)
-            return ctx.reply(
-                "leave_ack.md.j2",
-                start=start,
-                end=end,
-                handover=cover,
-                amended=False,
-                corrected=True,
-                word=word,
-                example=_colleague(ctx),
-            )
+            return _leave_ack(ctx, start, end, cover, word=word, corrected=True)
     # the same days told again (in a review, the next morning): one leave, its cover kept or updated
     same = ctx.records.first(Leave, ["id", "handover"], member=msg.sender, start=start, end=end)
     if same is not None:
         cover = p.get("handover") or same[1]
         if cover != same[1]:
             ctx.records.update(Leave, same[0], handover=cover)
-        return ctx.reply(
-            "leave_ack.md.j2", start=start, end=end, handover=cover, amended=False, again=True, word=word,
-            example=_colleague(ctx),
-        )  # fmt: skip
+        return _leave_ack(ctx, start, end, cover, word=word, again=True)
     ctx.records.insert(
         Leave,
         member=msg.sender,
@@ -203,17 +191,15 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
     )
     days = (end - start).days + 1
     off = sum(not ctx.calendar.is_workday(start + timedelta(days=i)) for i in range(min(days, 62)))
+    return _leave_ack(ctx, start, end, p.get("handover"), word=word, days=days, off=off)
+
+
+def _leave_ack(ctx: Context, start: date, end: date, handover: str | None, **shown: Any) -> Reply:
+    """The leave's acknowledgement; `shown`: word, amended, corrected, again, days, off as it applies."""
     return ctx.reply(
-        "leave_ack.md.j2",
-        start=start,
-        end=end,
-        handover=p.get("handover"),
-        amended=False,
-        days=days,
-        off=off,
-        word=word,
-        example=_colleague(ctx),
-    )
+        "leave_ack.md.j2", start=start, end=end, handover=handover, example=_colleague(ctx),
+        **{"amended": False, **shown},
+    )  # fmt: skip
 
 
 _HALF_DAY_RE = re.compile(r"半天|上午假|下午假")
@@ -254,7 +240,7 @@ def _fill_handover(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
     db.update(Leave, leave_id, handover=cover)
     row = db.first(Leave, ["start", "end"], id=leave_id)
     start, end = row if row else (ctx.now.date(), ctx.now.date())
-    return ctx.reply("leave_ack.md.j2", start=start, end=end, handover=cover, amended=True, example=_colleague(ctx))
+    return _leave_ack(ctx, start, end, cover, amended=True)
 
 
 def _date_fix(msg: Message, ctx: Context) -> dict[str, Any] | None:
