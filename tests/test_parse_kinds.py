@@ -943,3 +943,10 @@ def test_competitor_news_in_a_template_of_its_own() -> None:
 )
 def test_news_passed_on_a_question_or_reminder_to_the_group_and_an_english_review(text: str, kind: str) -> None:
     assert parse(text, at("2026-11-11"))["kind"] == kind
+
+
+def test_a_report_in_spaced_fragments_keeps_a_day_with_its_step_and_brands_with_what_they_do() -> None:
+    r = parse("县医院 放射科 吕主任 DR要换 万东 联影 都在跟 大后天 送参数表", at("2026-11-11"))
+    assert (r["competitor"], r["next_action"], r["due"]) == ("万东 联影 都在跟", "大后天 送参数表", "2026-11-14")
+    r = parse("县人医 骨科 骆教授 导航系统想引进 史赛克的 在试用 下周四前我约骆教授吃饭", at("2026-11-11"))
+    assert r["competitor"] == "史赛克的 在试用"

@@ -201,12 +201,54 @@ def _run_end(flags: list[bool], i: int) -> int:
     return j
 
 
+_STATUS_FRAGMENT_RE = re.compile(
+    r"(?:都|也|已经?|正|还|一直)?(?:在|有)?(?:跟|用|试用|送样|报价|报了价|推|投|接触|来过)"
+)
+
+
+def _join_spaced(norm: str, parts: list[Span], times: list[TimeMention], brands: list[Found]) -> list[Span]:
+    """Clauses of a report written in fragments with spaces ("县人医 骨科 骆教授 … 史赛克的 在试用
+    下周四前我约骆教授吃饭"), joined where a fragment alone means nothing: a day followed by what is
+    done then ("大后天 报价"), brands followed by more brands or what they do ("万东 联影 都在跟")."""
+    if len(parts) < 2 or " " not in norm:
+        return parts
+    whole_times = {(t.start, t.end) for t in times}
+    brand_spans = [(b.start, b.end) for b in brands]
+    out = [parts[0]]
+    for s, e in parts[1:]:
+        ps, pe = out[-1]
+        spaced = norm[pe:s].strip(" ") == ""
+        if spaced and (ps, pe) in whole_times:
+            out[-1] = (ps, e)  # "大后天 报价"
+            continue
+        if (
+            spaced
+            and _brands_only(norm, ps, pe, brand_spans)
+            and (_brands_only(norm, s, e, brand_spans) or _STATUS_FRAGMENT_RE.fullmatch(norm, s, e))
+        ):
+            out[-1] = (ps, e)  # "万东 联影 都在跟", "史赛克的 在试用"
+            continue
+        out.append((s, e))
+    return out
+
+
+def _brands_only(norm: str, s: int, e: int, brands: list[tuple[int, int]]) -> bool:
+    """Whether norm[s:e] is brands and what joins them, only (史赛克的, 万东 联影)."""
+    inside = [(bs, be) for bs, be in brands if s <= bs and be <= e]
+    if not inside:
+        return False
+    rest = norm[s:e]
+    for bs, be in sorted(inside, reverse=True):
+        rest = rest[: bs - s] + rest[be - s :]
+    return rest.strip(" 的和、与") == ""
+
+
 def visit_spans(
     p: Prepared, times: list[TimeMention], today: date, brands: list[Found], has_competitor_word: bool
 ) -> VisitSpans:
     """Pain point, competitor and next action of a free-text visit report, as clause runs."""
     norm = p.norm
-    parts = clauses(norm)
+    parts = _join_spaced(norm, clauses(norm), times, brands)
     n = len(parts)
     if not n:
         return VisitSpans(None, None, None)
