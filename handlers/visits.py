@@ -29,7 +29,18 @@ from sqlalchemy import bindparam, select
 from bot.customers import customer_key, customer_level, level_in_report
 from bot.db import FastStatement, Pending
 from bot.dispatch import Context, Handler, Reply
-from bot.models import Competitor, Contact, Conversation, Customer, CustomerAlias, Followup, Opportunity, Visit
+from bot.models import (
+    Competitor,
+    Contact,
+    Conversation,
+    Customer,
+    CustomerAlias,
+    Followup,
+    Itinerary,
+    Opportunity,
+    Urgent,
+    Visit,
+)
 from bot.parse import CORE_ITEMS, ROLES, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
@@ -1000,6 +1011,50 @@ def _fix_day(msg: Message, found: tuple[int, datetime, str | None], ctx: Context
     return ctx.reply("visit_day_fixed.md.j2", customer=customer, day=visited_at.date())
 
 
+# ----------------------------------------------------------------------------- a visit's customer, corrected
+_CUSTOMER_FIX_RE = re.compile(r"^\s*(?:打错了?|写错了?|说错了?|搞错了?|记错了?|不对)[,，。!！\s]*(?:应该)?是")
+
+
+def _customer_fix(msg: Message, ctx: Context) -> tuple[int, str] | None:
+    """(visit id, customer name) for "打错了，是市第二人民医院" right after a visit: the member's
+    latest visit filed today, to another customer than the one the message names."""
+    p = ctx.parsed
+    text = msg.text or ""
+    if p is None or not _CUSTOMER_FIX_RE.match(text) or p.get("contact") or p.get("next_action"):
+        return None
+    name = p.get("customer") or known_customer(ctx, text)
+    if not name:
+        return None
+    since = datetime.combine(ctx.now.date(), time(0), ctx.now.tzinfo)
+    stmt = select(Visit.id).where(Visit.member == msg.sender, Visit.visited_at >= since).order_by(Visit.id.desc())
+    row = ctx.read.conn.execute(stmt.limit(1)).first()  # type: ignore[union-attr]
+    return (row[0], name) if row is not None else None
+
+
+def _fix_customer(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
+    visit_id, name = found
+    db = ctx.records
+    customer_id, canonical, _level, _created = customer_for(ctx, name, msg.text or "")
+    old, contact_id = db.first(Visit, ["customer_id", "contact_id"], id=visit_id) or (None, None)
+    db.update(Visit, visit_id, customer_id=customer_id)
+    db.update_where(Followup, {"visit_id": visit_id}, customer_id=customer_id)
+    if contact_id is not None and old is not None:  # whom the rep saw moves with the visit
+        db.update_where(Contact, {"id": contact_id, "customer_id": old}, customer_id=customer_id)
+    if old is not None and old != customer_id and not _in_use(ctx, old):
+        db.delete_where(CustomerAlias, customer_id=old)  # the mistyped name filed nothing else: gone
+        db.delete_where(Customer, id=old)
+        ctx.cache.get("customers", {}).clear()
+    return ctx.reply("visit_customer_fixed.md.j2", customer=canonical)
+
+
+_CUSTOMER_ROWS = (Visit, Contact, Followup, Urgent, Competitor, Itinerary, Opportunity)
+
+
+def _in_use(ctx: Context, customer_id: int) -> bool:
+    """Whether any record names the customer."""
+    return any(ctx.records.first(model, ["id"], customer_id=customer_id) is not None for model in _CUSTOMER_ROWS)
+
+
 # ----------------------------------------------------------------------------- a role, stated later
 def _role_statement(msg: Message, ctx: Context) -> tuple[int, str] | None:
     """(visit id, role) when a message of its own says which role a contact of the member's latest
@@ -1150,6 +1205,7 @@ HANDLERS = [
     Handler("visits.none_today", _says_no_visit, _no_visit, group=15),
     Handler("visits.level", _level_statement, _file_level, group=15),
     Handler("visits.day_fix", _day_fix, _fix_day, group=15),
+    Handler("visits.customer_fix", _customer_fix, _fix_customer, group=15),
     Handler("visits.role", _role_statement, _file_role, group=15),
     Handler("visits.record", _is_visit, _record_visit, group=20),
 ]

@@ -971,3 +971,13 @@ def test_a_homophone_typo_of_a_directory_short_name_is_that_customer(make_bot: C
 def test_saying_one_took_no_leave_files_none(team: Bot) -> None:
     say(team, "我没请假！我是问明天谁请假")
     assert team.rows(Leave) == []
+
+
+def test_a_mistyped_customer_corrected_right_after_moves_the_visit_and_drops_the_mistake(team: Bot) -> None:
+    say(team, "下午去了市第三人民医院检验科，见了赵主任，想换生化仪，竞品罗氏，下周二送资料")
+    reply = say(team, "打错了，是市一院")
+    assert "客户改为 市第一人民医院" in reply
+    [visit] = team.rows(Visit)
+    assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]  # the mistyped one filed nothing else
+    assert visit.customer_id == team.rows(Customer)[0].id == team.rows(Contact)[0].customer_id
+    assert {f.customer_id for f in team.rows(Followup)} == {visit.customer_id}
