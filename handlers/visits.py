@@ -1040,11 +1040,25 @@ def _fix_customer(msg: Message, found: tuple[int, str], ctx: Context) -> Reply:
     db.update_where(Followup, {"visit_id": visit_id}, customer_id=customer_id)
     if contact_id is not None and old is not None:  # whom the rep saw moves with the visit
         db.update_where(Contact, {"id": contact_id, "customer_id": old}, customer_id=customer_id)
-    if old is not None and old != customer_id and not _in_use(ctx, old):
-        db.delete_where(CustomerAlias, customer_id=old)  # the mistyped name filed nothing else: gone
-        db.delete_where(Customer, id=old)
-        ctx.cache.get("customers", {}).clear()
+    if old is not None and old != customer_id:
+        drop_unused_customer(ctx, old)  # the mistyped name filed nothing else: gone
     return ctx.reply("visit_customer_fixed.md.j2", customer=canonical)
+
+
+def drop_unused_customer(ctx: Context, customer_id: int, contact_id: int | None = None) -> None:
+    """Remove a customer the sender's message filed (a name written by mistake) once no record
+    names it, with its aliases; and `contact_id`, filed with it, when no visit names that any more.
+    The directory's customers and those a leader added are never removed."""
+    row = ctx.records.first(Customer, ["created_by"], id=customer_id)
+    if row is None or row[0] != ctx.message.sender:
+        return
+    if contact_id is not None and ctx.records.first(Visit, ["id"], contact_id=contact_id) is None:
+        ctx.records.delete_where(Contact, id=contact_id, customer_id=customer_id)
+    if _in_use(ctx, customer_id):
+        return
+    ctx.records.delete_where(CustomerAlias, customer_id=customer_id)
+    ctx.records.delete_where(Customer, id=customer_id)
+    ctx.cache.get("customers", {}).clear()
 
 
 _CUSTOMER_ROWS = (Visit, Contact, Followup, Urgent, Competitor, Itinerary, Opportunity)

@@ -15,6 +15,7 @@ from defusedxml.ElementTree import fromstring
 from bot.models import (
     Audit,
     Competitor,
+    Contact,
     Customer,
     CustomerAlias,
     Followup,
@@ -602,6 +603,16 @@ def test_undo_withdraws_an_untaken_urgent_need_and_tells_the_group(team: Bot) ->
     assert "#2" in say(team, "急！市一院ICU今晚要2台呼吸机", user=REP2)  # the withdrawn #1 is never given again
     say(team, f"/接单 {team.rows(Urgent)[0].id}")
     assert "已有同事接单" in say(team, "/撤销", user=REP2) and len(team.rows(Urgent)) == 1
+
+
+def test_undo_of_a_visit_drops_the_hospital_and_contact_it_filed_but_never_a_directory_one(team: Bot) -> None:
+    before = {c.name for c in team.rows(Customer)}
+    say(team, "今天拜访了城南口腔医院设备科孙科长，想换牙椅，竞品无，周五送报价", user=REP2)
+    say(team, "/撤销", user=REP2)
+    assert {c.name for c in team.rows(Customer)} == before and team.rows(Contact) == []
+    say(team, VISIT, user=REP2)
+    say(team, "/撤销", user=REP2)
+    assert {c.name for c in team.rows(Customer)} == before  # 市第一人民医院 is the directory's
 
 
 def test_undo_is_only_for_my_own_record_of_the_last_half_hour(team: Bot) -> None:

@@ -30,7 +30,7 @@ from bot.models import (
 )
 from handlers.commands.common import audit
 from handlers.commands.registry import Invocation, implements
-from handlers.visits import CONVERSATION_MINUTES, incomplete_visit_since
+from handlers.visits import CONVERSATION_MINUTES, drop_unused_customer, incomplete_visit_since
 
 UNDO_MINUTES = 30
 
@@ -86,6 +86,8 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
         db.delete_where(Followup, visit_id=row.id)
         db.delete_where(Conversation, visit_id=row.id)
         db.delete_where(Visit, id=row.id)
+        if row.customer_id is not None:  # a hospital (and whom we saw there) the misread visit filed
+            drop_unused_customer(ctx, row.customer_id, row.contact_id)
         reopened = _ask_again(ctx, me)
     else:
         db.delete_where(_KINDS[kind], id=row.id)
