@@ -98,13 +98,13 @@ def file_trip(msg: Message, ctx: Context, p: dict[str, Any]) -> Reply:
     )  # fmt: skip
 
 
-def _colleague(ctx: Context) -> str:
+def _colleague(ctx: Context) -> str | None:
     """A colleague's name for the example in "如「交给李娜」": someone of the sender's region, never
     the sender."""
     me = ctx.member
     others = [m for m in ctx.members() if me is None or m.userid != me.userid]
     near = [m for m in others if me is not None and m.region == me.region and m.role == "rep"]
-    return (near or others)[0].name if others else "同事"
+    return (near or others)[0].name if others else None
 
 
 def _trip_reported_today(ctx: Context, member: str) -> tuple[int, date, int | None, str | None] | None:
