@@ -629,3 +629,11 @@ def test_closing_a_deal_closes_its_customers_open_follow_ups(team: Bot) -> None:
     say(team, "/阶段 市二院 报价")
     say(team, "/阶段 市二院 丢单 价格高于竞品20%")
     assert {f.status for f in team.rows(Followup)} == {"done"}
+
+
+def test_a_command_at_the_end_of_a_message_is_run(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    say(team, "/接单 1")
+    reply = say(team, "呼吸机已经送到市一院ICU了 /完成 1")
+    assert "已完成" in reply and team.rows(Urgent)[0].status == "done"
+    assert "已完成" not in say(team, "价格 3万/台")  # a slash inside text is no command

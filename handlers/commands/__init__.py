@@ -8,6 +8,7 @@ with the command's usage and example after rolling back anything it wrote.
 from __future__ import annotations
 
 import logging
+import re
 
 from sqlalchemy import select
 
@@ -39,8 +40,14 @@ def _is_command(msg: Message, ctx: Context) -> Lookup | None:
         return None
     text = msg.text.lstrip()
     if not text.startswith(PREFIXES):
-        return None
+        # "输液泵已经送到宝安中心手术室了 /完成 2": a known command at the end of a message
+        tail = _TRAILING_RE.search(text) if "/" in text or "／" in text else None
+        found = REGISTRY.lookup(tail.group(1)) if tail else None
+        return found if found is not None and found.invocation is not None else None
     return REGISTRY.lookup(text[1:])
+
+
+_TRAILING_RE = re.compile(r"\s[/／](\S+(?:[ \t]+\S+){0,2})\s*$")
 
 
 def _admins(ctx: Context) -> list[str]:
