@@ -637,11 +637,16 @@ def known_customer(ctx: Context, text: str) -> str | None:
 
 # ----------------------------------------------------------------------------- a new visit
 def _is_visit(msg: Message, ctx: Context) -> Any:
-    return ctx.parsed is not None and ctx.parsed.get("kind") == "visit" or None
+    p = ctx.parsed
+    if p is not None and p.get("kind") == "other" and opens_with_label(msg.text or ""):
+        # "下一步月底前给他报价" on its own, after the question closed: more of the day's visit
+        more = parse(_CONTINUATION + (msg.text or ""), ctx.now, msg.sender, ctx.calendar)
+        return more if any(more.get(k) for k in _NEW_CONTENT) else None
+    return p is not None and p.get("kind") == "visit" or None
 
 
-def _record_visit(msg: Message, _match: Any, ctx: Context) -> Reply:
-    p = ctx.parsed or {}
+def _record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
+    p = match if isinstance(match, dict) else ctx.parsed or {}
     text = msg.text or ""
     if not p.get("customer"):
         named = known_customer(ctx, text)

@@ -181,3 +181,13 @@ def test_a_visit_whose_contact_is_corrected_is_changed_not_filed_again(team: Bot
     contacts = {c.id: c.name for c in team.rows(Contact)}
     assert contacts[visit.contact_id] == "李工" and visit.next_action == "周四送方案"
     assert "已补充到今天 10:00 记录的拜访" in reply and "李工" in reply
+
+
+@both_backends
+def test_a_next_step_told_again_on_its_own_hours_later_is_that_visits(team: Bot) -> None:
+    say(team, COMPLETE)  # 下一步周三送方案
+    team.clock.advance(hours=3)
+    assert "已记录过这次拜访" in say(team, "下一步周三送方案")
+    reply = say(team, "下一步改成下周一送样机")
+    [visit] = team.rows(Visit)
+    assert visit.next_action == "下周一送样机" and "已补充到今天 10:00 记录的拜访" in reply

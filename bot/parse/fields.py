@@ -355,7 +355,7 @@ def visit_spans(
     return VisitSpans(pain, competitor, next_action, due_clause)
 
 
-_NEXT_LABEL_RE = re.compile(r"(?:下一步|下步|接下来|后续)(?:计划|打算|动作|安排)?(?:就是|是)?")
+_NEXT_LABEL_RE = re.compile(r"(?:下一步|下步|接下来|后续)(?:计划|打算|动作|安排)?(?:就是|是|改成|改为|换成|变成)?")
 
 
 def _next_run(norm: str, parts: list[Span], is_next: list[bool], i: int) -> tuple[int, int]:
