@@ -27,6 +27,9 @@ _QUESTION_TOPICS = {
 }
 
 
+_HOW_RE = re.compile(r"怎么|如何|咋")  # "怎么报备？" asks how: /帮助 answers that
+
+
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
     text = (msg.text or "").strip()
     lost = _LOST_RE.search(text)
@@ -37,7 +40,7 @@ def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
         if customer:
             return ctx.reply("deal_hint.md.j2", customer=customer, stage="丢单" if lost else "签约")
     norm = prepare(text).norm
-    if asks(norm):  # "我这周拜访了几家？", "明天谁请假？": the command that answers it
+    if asks(norm) and not _HOW_RE.search(norm):  # "我这周拜访了几家？", "明天谁请假？": the command that answers it
         topic = next((t for t, rx in _QUESTION_TOPICS.items() if rx.search(norm)), None)
         if topic is not None:
             return ctx.reply("question_hint.md.j2", topic=topic)

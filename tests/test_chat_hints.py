@@ -53,3 +53,4 @@ def test_a_question_to_the_bot_files_nothing_and_names_the_command_that_answers_
     assert "`/本周`" in reply and "`/今日`" in reply
     assert team.rows(Leave) == [] and team.rows(Visit) == []
     assert "还没看懂" in say(team, "今天天气怎么样？")
+    assert "`/帮助`" in say(team, "怎么报备？")  # how, not who: the help
