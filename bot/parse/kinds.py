@@ -180,6 +180,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
     if is_urgent(norm) and (sig.has_customer or sig.has_items or sig.goods()):
         return "urgent"
     trip = _ITIN_STRONG_RE.search(norm)
+    if trip and not sig.has_customer and _asks_whole(norm):
+        trip = None  # "怎么报备？": asks how, files no trip
     if (trip and not _someone_elses(norm, trip)) or (
         # "下周三带样机去做演示，这是冯主任刚定的。他们现在的监护仪是宝莱特的…": a visit told step first
         _coming_trip(norm, times, today, sig, strict=True) and not _told_with_step_first(norm, sig)
