@@ -28,6 +28,7 @@ _QUESTION_TOPICS = {
 
 
 _HOW_RE = re.compile(r"怎么|如何|咋")  # "怎么报备？" asks how: /帮助 answers that
+_WHEN_ASKED_RE = re.compile(r"什么时候|几号|来着$")
 
 
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
@@ -40,7 +41,8 @@ def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
         if customer:
             return ctx.reply("deal_hint.md.j2", customer=customer, stage="丢单" if lost else "签约")
     norm = prepare(text).norm
-    if asks(norm) and not _HOW_RE.search(norm):  # "我这周拜访了几家？", "明天谁请假？": the command that answers it
+    # "我这周拜访了几家？", "明天谁请假？", "市二院的方案什么时候到期来着": the command that answers it
+    if (asks(norm) or _WHEN_ASKED_RE.search(norm)) and not _HOW_RE.search(norm):
         topic = next((t for t, rx in _QUESTION_TOPICS.items() if rx.search(norm)), None)
         if topic is not None:
             return ctx.reply("question_hint.md.j2", topic=topic)

@@ -54,3 +54,4 @@ def test_a_question_to_the_bot_files_nothing_and_names_the_command_that_answers_
     assert team.rows(Leave) == [] and team.rows(Visit) == []
     assert "还没看懂" in say(team, "今天天气怎么样？")
     assert "`/帮助`" in say(team, "怎么报备？")  # how, not who: the help
+    assert "`/待办`" in say(team, "市一院的方案什么时候到期来着")
