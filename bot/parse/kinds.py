@@ -138,7 +138,6 @@ def _someone_elses(norm: str, m: re.Match[str]) -> bool:
 
 # A question about a record, not one: "明天谁请假？", "小王今天请假了吗", "我这周拜访了几家？"
 _ASKS_WHAT_RE = re.compile(r"谁|几(?:家|个|次|天|位|号|点)|多少|哪|什么|怎么|是不是|有没有|(?:了|过)(?:吗|么|没有?)")
-_ASKS_ANYONE_RE = re.compile(r"(?:有人|有谁|谁|大家|各位|有没有人)(?:知道|了解|清楚|听说)")
 # 复盘模板, 复盘怎么写: the review spoken of, not filed
 _REVIEW_SPOKEN_OF_RE = re.compile(r"\s*(?:的)?(?:模板|表格?|格式|怎么|在哪|要不要|几点|发哪|写什么|是什么)")
 
@@ -191,8 +190,7 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         (sig.has_brand or sig.has_competitor_word)
         and (
             not (sig.has_customer or sig.has_contact or sig.has_template)
-            or _ASKS_OPENLY_RE.match(norm)
-            or _ASKS_ANYONE_RE.search(norm)  # "迈瑞在医大二院是不是又中标了？有人知道吗"
+            or _ASKS_OPENLY_RE.search(norm)  # "迈瑞在医大二院是不是又中标了？有人知道吗"
         )
         and _asks_the_group(norm)  # not "好几个社区中心都来问我们能不能跟": a question reported
         and not _VISIT_STRONG_RE.search(norm)
