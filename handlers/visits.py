@@ -645,7 +645,7 @@ def _is_visit(msg: Message, ctx: Context) -> Any:
     return p is not None and p.get("kind") == "visit" or None
 
 
-def _record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
+def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
     p = match if isinstance(match, dict) else ctx.parsed or {}
     text = msg.text or ""
     if not p.get("customer"):
@@ -769,9 +769,6 @@ def _carried_over(
         return {}, None
     carried = {item: before[item] for item in _CARRIED if item in p["missing"] and before[item]}
     return carried, before["visited_at"].astimezone(ctx.now.tzinfo) if carried else None
-
-
-record_visit = _record_visit  # a visit told inside another message (a review) is filed the same way
 
 
 # ----------------------------------------------------------------------------- the same visit told again
@@ -1226,5 +1223,5 @@ HANDLERS = [
     Handler("visits.day_fix", _day_fix, _fix_day, group=15),
     Handler("visits.customer_fix", _customer_fix, _fix_customer, group=15),
     Handler("visits.role", _role_statement, _file_role, group=15),
-    Handler("visits.record", _is_visit, _record_visit, group=20),
+    Handler("visits.record", _is_visit, record_visit, group=20),
 ]
