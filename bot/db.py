@@ -8,6 +8,7 @@ busy timeout so that several worker processes can share one file.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,10 +17,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, DateTime, Engine, Table, bindparam, delete, event, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    delete,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger("frontline")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -500,6 +517,70 @@ def create_schema(engine: Engine) -> None:
     from bot import models  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)
+    if engine.dialect.name == "sqlite":
+        upgrade_sqlite(engine, SQLModel.metadata)
+
+
+def upgrade_sqlite(engine: Engine, metadata: MetaData) -> list[str]:
+    """Bring tables an older Frontline made up to the models where create_all cannot (it never
+    alters a table that exists): today, AUTOINCREMENT on the tables whose numbers the group sees
+    (urgent, follow-up), so a number withdrawn by /撤销 is never given again. Each such table is
+    rebuilt once, rows and ids kept, in one transaction under the write lock (a second worker
+    starting at the same moment finds nothing left to do). Returns the tables rebuilt."""
+    wanted = [t for t in metadata.sorted_tables if t.dialect_options["sqlite"].get("autoincrement")]
+    if not wanted:
+        return []
+    with write_lock(engine).hold():
+        pooled = engine.raw_connection()
+        try:
+            db = pooled.driver_connection
+            stale = [t for t in wanted if _lacks_autoincrement(db, t.name)]
+            if not stale:
+                return []
+            db.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction, so before BEGIN
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for table in stale:
+                        _rebuild_sqlite_table(db, engine, table)
+                    broken = db.execute("PRAGMA foreign_key_check").fetchone()
+                    if broken:
+                        raise RuntimeError(f"upgrade left a dangling reference in table {broken[0]}")
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            finally:
+                db.execute("PRAGMA foreign_keys=ON")
+        finally:
+            pooled.close()
+    names = [t.name for t in stale]
+    log.info("database upgraded: tables %s now never reuse a withdrawn number", ", ".join(names))
+    return names
+
+
+def _lacks_autoincrement(db: Any, name: str) -> bool:
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    return row is not None and "AUTOINCREMENT" not in row[0].upper()
+
+
+def _rebuild_sqlite_table(db: Any, engine: Engine, table: Table) -> None:
+    """SQLite's documented way to change a table: make the new one, copy, drop, rename, index."""
+    quote = engine.dialect.identifier_preparer.quote
+    name, temp = quote(table.name), quote(f"{table.name}__upgrade")
+    ddl = str(CreateTable(table).compile(dialect=engine.dialect)).strip()
+    head = f"CREATE TABLE {name} ("
+    if not ddl.startswith(head):
+        raise RuntimeError(f"unexpected DDL for table {table.name}")
+    db.execute(f"DROP TABLE IF EXISTS {temp}")
+    db.execute(f"CREATE TABLE {temp} ({ddl[len(head) :]}")
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({name})")}
+    columns = ", ".join(quote(c.name) for c in table.columns if c.name in present)
+    db.execute(f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {name}")
+    db.execute(f"DROP TABLE {name}")
+    db.execute(f"ALTER TABLE {temp} RENAME TO {name}")
+    for index in table.indexes:
+        db.execute(str(CreateIndex(index).compile(dialect=engine.dialect)))
 
 
 @contextmanager
