@@ -241,6 +241,10 @@ def summary_due_at(visited: datetime, calendar: Any, hours: int) -> datetime:
     return datetime.combine(calendar.next_workday(due.date()), due.timetz())
 
 
+def _summary_hours(ctx: Context) -> int:
+    return int(ctx.settings.rules.get("followup_summary_hours", 24))
+
+
 def plan_due(visited: datetime, calendar: Any, workdays: int) -> datetime:
     """End of the working day `workdays` working days after the visit."""
     day = calendar.add_workdays(visited.date(), workdays)
@@ -563,7 +567,7 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     revised = found.next_step if found.next_step and found.next_step != record["next_action"] else None
     if revised:
         changes["next_action"], changes["due"] = revised, _due(found.due)
-    first = False
+    first, plan_by = False, None
     if "customer" in answers:
         customer_id, canonical, _level, created = customer_for(ctx, answers["customer"])
         first = created or first_visit(ctx, customer_id)
@@ -575,7 +579,8 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
             if earlier.get("contact"):
                 changes["contact_id"] = contact_for(ctx, customer_id, earlier)
         if first:
-            _plan_followups(ctx, found.visit_id, customer_id, msg.sender, visited.astimezone(ctx.now.tzinfo))
+            plan_by = _plan_followups(ctx, found.visit_id, customer_id, msg.sender, visited.astimezone(ctx.now.tzinfo),
+                                      record["next_action"], record["due"])  # fmt: skip
             changes["first_visit"] = True
         cache = ctx.cache.setdefault("visited", set())
         ctx.after_commit(lambda: cache.add(customer_id))
@@ -609,18 +614,30 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
                   raw_text=msg.text or "", message_id=ctx.message_row_id)  # fmt: skip
     return ctx.reply(
         "visit_completed.md.j2", answers=answers, missing=left, customer=name, first_visit=first,
-        revised=revised, due=changes.get("due"),
+        revised=revised, due=changes.get("due"), plan_by=plan_by, summary_hours=_summary_hours(ctx),
     )  # fmt: skip
 
 
-def _plan_followups(ctx: Context, visit_id: Any, customer_id: int, member: str, visited: datetime) -> None:
-    """A first visit's two follow-ups: the summary within 24 hours, the customised plan in 3-5 working days."""
+_PLAN_RE = re.compile(r"方案")
+
+
+def _plan_followups(
+    ctx: Context, visit_id: Any, customer_id: int, member: str, visited: datetime, next_action: str | None, due: Any
+) -> date:
+    """A first visit's two follow-ups: the summary within 24 hours, the customised plan in 3-5 working
+    days, or by the day the rep promised it when that is sooner ("下一步周三前发定制方案"): the
+    reminder comes before the promise, not after. Returns the day the plan is due."""
     rules = ctx.settings.rules
     summary_due = summary_due_at(visited, ctx.calendar, int(rules.get("followup_summary_hours", 24)))
     plan_at = plan_due(visited, ctx.calendar, int(rules.get("followup_plan_workdays", 5)))
+    promised = _due(due) if isinstance(due, str) else due
+    if promised is not None and next_action and _PLAN_RE.search(next_action):
+        if visited.date() <= promised < plan_at.date():
+            plan_at = datetime.combine(promised, END_OF_DAY, visited.tzinfo)
     for kind, due_at in (("summary", summary_due), ("plan", plan_at)):
         ctx.records.insert(Followup, visit_id=visit_id, customer_id=customer_id, member=member, kind=kind,
                            due_at=due_at)  # fmt: skip
+    return plan_at.date()
 
 
 def known_customer(ctx: Context, text: str) -> str | None:
@@ -723,8 +740,11 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
     if customer_id is not None:
         visited = ctx.cache.setdefault("visited", set())
         ctx.after_commit(lambda: visited.add(customer_id))
+    plan_by = None
     if first and customer_id is not None:
-        _plan_followups(ctx, visit_id, customer_id, msg.sender, visited_at)
+        plan_by = _plan_followups(
+            ctx, visit_id, customer_id, msg.sender, visited_at, p.get("next_action"), p.get("due")
+        )
     conversation = {"chat_id": msg.chat_id, "member": msg.sender}
     if ask:
         expires = ctx.now + timedelta(minutes=CONVERSATION_MINUTES)
@@ -750,6 +770,8 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
         added=False,
         carried=list(carried),
         carried_from=carried_from,
+        plan_by=plan_by,
+        summary_hours=_summary_hours(ctx),
     )
 
 
@@ -916,6 +938,8 @@ def _told_again(
         backdated=None,
         carried=[],
         carried_from=None,
+        plan_by=None,
+        summary_hours=_summary_hours(ctx),
     )
 
 

@@ -350,6 +350,16 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
     assert len(team.rows(Followup)) == 2  # a second visit is no first visit
     assert len(team.rows(Visit)) == 2  # "又去了": a visit of its own, not an answer to the first
 
+def test_a_plan_promised_sooner_than_five_working_days_is_due_that_day(team: Bot) -> None:
+    reply = say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，竞品GE，下一步周五前发定制方案")  # Wed
+    assert "24小时内发拜访小结，11月27日前出定制方案" in reply
+    plan = {f.kind: f for f in team.rows(Followup)}["plan"]
+    assert plan.due_at.astimezone(team.settings.tz).date() == date(2026, 11, 27)
+    # a promise of something else, or later than the rule, leaves the rule's day
+    reply = say(team, "今天拜访了市二院设备科李科长，痛点是维修慢，竞品GE，下一步周五前送样机")
+    assert "24小时内发拜访小结，12月2日前出定制方案" in reply
+
+
 
 def test_a_fridays_first_visit_is_summarised_by_monday_not_on_saturday(team: Bot) -> None:
     team.clock.advance(days=2)  # Friday 2026-11-27 10:00
