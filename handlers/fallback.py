@@ -27,8 +27,22 @@ _QUESTION_TOPICS = {
 }
 
 
-_HOW_RE = re.compile(r"怎么|如何|咋")  # "怎么报备？" asks how: /帮助 answers that
+_HOW_RE = re.compile(r"怎么(?!样)|如何|咋(?!样)")  # "怎么报备？" asks how: /帮助 answers that
 _WHEN_ASKED_RE = re.compile(r"什么时候|几号|来着$")
+
+
+def _customer_card(ctx: Context, text: str) -> Reply | None:
+    """/客户's card of the one known customer a question names, or None."""
+    from handlers.commands.common import find_customers
+    from handlers.commands.customers import card
+    from handlers.commands.registry import REGISTRY, Invocation
+    from handlers.visits import known_customer
+
+    name = (ctx.parsed or {}).get("customer") or known_customer(ctx, text)
+    if not name or find_customers(ctx, name).customer is None:
+        return None
+    command = REGISTRY.by_key["customer"]
+    return card(Invocation(command, command.names[0], name, (name,)), ctx)
 
 
 def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
@@ -43,6 +57,10 @@ def _hint(msg: Message, match: Any, ctx: Context) -> Reply:
     norm = prepare(text).norm
     # "我这周拜访了几家？", "明天谁请假？", "市二院的方案什么时候到期来着": the command that answers it
     if (asks(norm) or _WHEN_ASKED_RE.search(norm)) and not _HOW_RE.search(norm):
+        # "市二院的方案什么时候到期来着", "县医院那单现在怎么样了": that customer's card answers it
+        card = _customer_card(ctx, text)
+        if card is not None:
+            return card
         topic = next((t for t, rx in _QUESTION_TOPICS.items() if rx.search(norm)), None)
         if topic is not None:
             return ctx.reply("question_hint.md.j2", topic=topic)

@@ -54,4 +54,13 @@ def test_a_question_to_the_bot_files_nothing_and_names_the_command_that_answers_
     assert team.rows(Leave) == [] and team.rows(Visit) == []
     assert "还没看懂" in say(team, "今天天气怎么样？")
     assert "`/帮助`" in say(team, "怎么报备？")  # how, not who: the help
-    assert "`/待办`" in say(team, "市一院的方案什么时候到期来着")
+    assert "`/待办`" in say(team, "城北医院的方案什么时候到期来着")  # a customer nobody filed
+
+
+def test_a_question_about_a_customer_is_answered_with_its_card(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，竞品GE，下一步周五前发定制方案")
+    reply = say(team, "市一院的方案什么时候到期来着", user="lina")
+    assert "**🏥 市第一人民医院**" in reply and "· 王主任（设备科）" in reply
+    assert "**待跟进**" in reply and "张伟 定制方案　11月27日 18:00" in reply
+    assert "张伟 设备科 王主任：下一步 周五前发定制方案" in say(team, "市一院那边现在怎么样了？")
+    assert team.rows(Visit)[0].member == "zhangwei" and len(team.rows(Visit)) == 1

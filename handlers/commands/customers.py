@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.customers import customer_key, customer_level
 from bot.dispatch import Context, Reply
-from bot.models import Competitor, Contact, Customer, CustomerAlias, Member, Opportunity, Urgent, Visit
+from bot.models import Competitor, Contact, Customer, CustomerAlias, Followup, Member, Opportunity, Urgent, Visit
 from handlers.commands.common import Found, aliases_of, audit, capped, find_customers, member_names, missing_items
 from handlers.commands.registry import Invocation, Usage, implements
 
@@ -59,6 +59,14 @@ def card(inv: Invocation, ctx: Context) -> Reply:
             select(Urgent).where(Urgent.customer_id == c.id, Urgent.status.in_(("open", "taken"))).order_by(Urgent.id)
         ).scalars()
     ]
+    followups = [
+        {"followup": f, "by": names.get(f.member, f.member), "due": f.due_at.astimezone(ctx.settings.tz)}
+        for f in s.execute(
+            select(Followup)
+            .where(Followup.customer_id == c.id, Followup.status == "open")
+            .order_by(Followup.due_at, Followup.id)
+        ).scalars()
+    ]
     intel = list(
         s.execute(
             select(Competitor)
@@ -80,6 +88,7 @@ def card(inv: Invocation, ctx: Context) -> Reply:
         contacts=contacts,
         visits=visits,
         urgent=capped(urgent, 5),
+        followups=capped(followups, 5),
         intel=intel,
         opportunity=opportunity,
     )
