@@ -41,7 +41,7 @@ from bot.models import (
     Urgent,
     Visit,
 )
-from bot.parse import CORE_ITEMS, ROLES, parse
+from bot.parse import CORE_ITEMS, ROLES, competitor_move, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
 from bot.parse.text import fix_typos, prepare, sentences
@@ -609,9 +609,9 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
     brand, activity = p.get("brand"), p.get("activity")
     if p.get("kind") == "competitor" and brand and activity and brand not in (activity, activity.strip("。.！!")):
         # "迈瑞本周在市一院做买设备送耗材活动": the visit's answer, and intel for the Friday report
-        db.insert(Competitor, member=msg.sender, region=ctx.member.region if ctx.member else "",
-                  customer_id=record["customer_id"], brand=brand, activity=activity, reported_at=ctx.now,
-                  raw_text=msg.text or "", message_id=ctx.message_row_id)  # fmt: skip
+        _file_move(ctx, msg, record["customer_id"], (brand, activity))
+    elif "competitor" in answers:
+        _file_move(ctx, msg, record["customer_id"], competitor_move(answers["competitor"]))
     return ctx.reply(
         "visit_completed.md.j2", answers=answers, missing=left, customer=name, first_visit=first,
         revised=revised, due=changes.get("due"), plan_by=plan_by, summary_hours=_summary_hours(ctx),
@@ -619,6 +619,17 @@ def _complete(msg: Message, found: _Open, ctx: Context) -> Reply:
 
 
 _PLAN_RE = re.compile(r"方案")
+
+
+def _file_move(ctx: Context, msg: Message, customer_id: Any, move: tuple[str, str] | None) -> None:
+    """A competitor's move told in a visit ("理邦在这边做买设备送耗材的活动"), in the competitor log too:
+    the stand-up's and the Friday report's 竞品动态 read it from there."""
+    if move is None:
+        return
+    brand, activity = move
+    ctx.records.insert(Competitor, member=msg.sender, region=ctx.member.region if ctx.member else "",
+                       customer_id=customer_id, brand=brand, activity=activity, reported_at=ctx.now,
+                       raw_text=msg.text or "", message_id=ctx.message_row_id)  # fmt: skip
 
 
 def _plan_followups(
@@ -740,6 +751,8 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
     if customer_id is not None:
         visited = ctx.cache.setdefault("visited", set())
         ctx.after_commit(lambda: visited.add(customer_id))
+    if p.get("competitor") and "competitor" not in carried:
+        _file_move(ctx, msg, customer_id, competitor_move(p["competitor"]))
     plan_by = None
     if first and customer_id is not None:
         plan_by = _plan_followups(
@@ -908,6 +921,8 @@ def _told_again(
     missing = still_missing(merged)
     if changes:
         ctx.records.update(Visit, earlier["id"], complete=not missing, **changes)
+    if "competitor" in changes:
+        _file_move(ctx, msg, earlier["customer_id"], competitor_move(changes["competitor"]))
     conversation = {"chat_id": msg.chat_id, "member": msg.sender}
     if missing:
         expires = ctx.now + timedelta(minutes=CONVERSATION_MINUTES)

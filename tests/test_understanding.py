@@ -350,6 +350,7 @@ def test_a_first_visit_creates_the_summary_and_the_plan_follow_ups(team: Bot) ->
     assert len(team.rows(Followup)) == 2  # a second visit is no first visit
     assert len(team.rows(Visit)) == 2  # "又去了": a visit of its own, not an answer to the first
 
+
 def test_a_plan_promised_sooner_than_five_working_days_is_due_that_day(team: Bot) -> None:
     reply = say(team, "今天拜访了市一院设备科王主任，痛点是维修慢，竞品GE，下一步周五前发定制方案")  # Wed
     assert "24小时内发拜访小结，11月27日前出定制方案" in reply
@@ -358,7 +359,6 @@ def test_a_plan_promised_sooner_than_five_working_days_is_due_that_day(team: Bot
     # a promise of something else, or later than the rule, leaves the rule's day
     reply = say(team, "今天拜访了市二院设备科李科长，痛点是维修慢，竞品GE，下一步周五前送样机")
     assert "24小时内发拜访小结，12月2日前出定制方案" in reply
-
 
 
 def test_a_fridays_first_visit_is_summarised_by_monday_not_on_saturday(team: Bot) -> None:
@@ -489,6 +489,28 @@ def test_competitor_news_under_a_label_is_news_unless_it_answers_a_visit(team: B
     assert len(team.rows(Visit)) == 1 and "拜访" not in reply
     news = team.rows(Competitor)[1]
     assert (news.brand, news.activity, news.member) == ("飞利浦", "送了一台试用机", "lina")
+
+
+def test_a_competitors_move_told_in_a_visit_reaches_the_competitor_log(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，想换监护仪，理邦在这边做买设备送耗材的活动，下周送方案")
+    [move] = team.rows(Competitor)
+    assert (move.brand, move.activity) == ("理邦", "理邦在这边做买设备送耗材的活动")
+    assert "· 11月25日 理邦：理邦在这边做买设备送耗材的活动" in say(team, "/客户 市一院")
+    say(team, "今天拜访了市二院设备科李科长，想换监护仪，竞品GE在跟，下周送方案")  # who is there: no move
+    assert len(team.rows(Competitor)) == 1
+    team.clock.advance(hours=1)
+    say(team, "市二院设备科李科长那边，迈瑞也报了价，比我们低5%")
+    assert [c.brand for c in team.rows(Competitor)] == ["理邦", "迈瑞"]
+
+
+def test_competitor_news_with_its_source_at_the_end_is_news_not_more_of_a_visit(team: Bot) -> None:
+    say(team, "上午去市二院放射科转了一圈，见了刘医生，聊了聊他们DR的使用情况")
+    team.clock.advance(days=2)
+    say(team, "竞品，迈瑞这周在市二院做买监护仪送两年耗材的活动，放射科刘医生说的")
+    [visit] = team.rows(Visit)
+    assert visit.next_action is None  # was: the competitor's activity filed as our next step
+    [news] = team.rows(Competitor)
+    assert news.brand == "迈瑞" and "送两年耗材" in (news.activity or "")
 
 
 def test_competitor_news_later_that_day_is_news_not_the_missing_next_step(team: Bot) -> None:

@@ -5,5 +5,6 @@ loaded once, at import.
 """
 
 from bot.parse.core import CORE_ITEMS, KEYS, KINDS, ROLES, empty_result, parse
+from bot.parse.fields import competitor_move
 
-__all__ = ["CORE_ITEMS", "KEYS", "KINDS", "ROLES", "empty_result", "parse"]
+__all__ = ["CORE_ITEMS", "KEYS", "KINDS", "ROLES", "competitor_move", "empty_result", "parse"]

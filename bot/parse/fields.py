@@ -770,6 +770,26 @@ _ACTIVITY_RE = re.compile(words_alt(_kinds["competitor_activity"]))
 _SPECIFIC_ACTIVITY_RE = re.compile(patterns_alt(_kinds["competitor_specific_activity"]))
 
 
+_MOVE_RE = re.compile(f"{_SPECIFIC_ACTIVITY_RE.pattern}|活动|推广|进院|装机|中了")
+
+
+def competitor_move(item: str) -> tuple[str, str] | None:
+    """A competitor's move told as a visit's competitor item ("理邦在这边做买设备送耗材的活动",
+    "迈瑞也报了价，比我们低5%"): (its brand, the item), for the competitor log the agenda and the
+    Friday report read. None for who is there or in the running ("GE", "迈瑞和联影都在跟")."""
+    from bot.parse.entities import find_brands
+    from bot.parse.text import prepare
+
+    p = prepare(item)
+    brands = find_brands(p.raw, p.norm)
+    if not brands or not (_MOVE_RE.search(p.norm) or _PRICE_MOVE_RE.search(p.norm)):
+        return None
+    return brands[0].text, p.raw
+
+
+_PRICE_MOVE_RE = re.compile(r"报了?价|价格?(?:比我们|更)?(?:低|便宜)|低\d+(?:\.\d+)?%")
+
+
 def competitor_activity(p: Prepared, entities: list[Found]) -> Span | None:
     """The clause that says what the competitor does, from just after the brand/customer in front of it."""
     norm = p.norm

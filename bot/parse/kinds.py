@@ -225,7 +225,9 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         # ("南山医院放射科 周主任 想换DR 老机器经常坏 联影和万东都在跟 下周一送资料")
         heard = _HEARD_RE.search(norm, 0, sig.brand_at[0] if sig.brand_at else len(norm))
         # from someone named ("听罗医生说"), or with nobody we saw; with a step of ours, a visit that heard news
-        if heard and (heard.group() != "听说" or not sig.has_contact) and not _acts_later(norm, times, today):
+        if (
+            (heard and (heard.group() != "听说" or not sig.has_contact)) or _SAID_SO_RE.search(norm)
+        ) and not _acts_later(norm, times, today):
             return "competitor"  # "今天在东湖社区中心听罗医生说，三诺生物最近在…推": news passed on
         if not (
             sig.has_customer and _OPENS_WITH_VISIT_RE.match(norm)  # "今天去了市儿童医院设备科，…开立在送样"
@@ -289,6 +291,8 @@ def says_no_visit(text: str) -> bool:
 _ASKS_OPENLY_RE = re.compile(r"(?:有没有人|有谁|有人|谁|请问|大家|各位)(?:知道|了解|清楚|听说)")
 # News passed on: "听罗医生说，三诺最近在…推", "据设备科的人说"
 _HEARD_RE = re.compile(r"听[^,，。!！?？]{0,14}?说|据[^,，。!！?？]{0,8}?说|听说")
+# ... and its source named at the end: "…送两年耗材的活动，放射科刘医生说的"
+_SAID_SO_RE = re.compile(r"[,，。;；]\s*[^,，。!！?？;；]{1,16}?(?:说的|讲的|透露的|告诉我的|反馈的)[。.!！~～]*$")
 # A leader's reminder to do the review ("18:30前复盘发群里，没完成的写清原因"), not a review
 _REMINDS_RE = re.compile(r"发群里|发到群|写清|记得|别忘|别拖|提醒|各位|大家(?:记得|按时|准时)")
 _GROUP_REMINDER_RE = re.compile(
