@@ -11,6 +11,7 @@ hospital's name) is filed on the demand and posted to the group for whoever deli
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -139,7 +140,30 @@ def _file_where(msg: Message, found: tuple[int, str, str | None], ctx: Context) 
     return ctx.reply("urgent_where_ack.md.j2", **values)
 
 
+# A leader's word that hands a need to a rep: "急需1 安排周晓接", "#3 交给小王处理", "急需 #2 让李娜去送"
+_ASSIGN_RE = re.compile(
+    r"^(?:急需|[#＃])\s*[#＃]?\s*(?P<id>\d{1,9})\s*[,，:：]?\s*(?:安排给?|交给|派给?|让)\s*"
+    r"(?P<name>[\u4e00-\u9fff]{2,4}?)\s*(?:接单|接|去|来|跟进|跟|处理|负责|送)"
+)
+
+
+def _assigns(msg: Message, ctx: Context) -> tuple[str, str] | None:
+    if ctx.member is None or ctx.member.role not in ("leader", "admin"):
+        return None
+    m = _ASSIGN_RE.match(prepare(msg.text or "").norm)
+    return (m["id"], m["name"]) if m else None
+
+
+def _assign(msg: Message, found: tuple[str, str], ctx: Context) -> Reply | None:
+    from handlers.commands.registry import REGISTRY, Invocation
+    from handlers.commands.tasks import take
+
+    command = REGISTRY.by_key["take"]
+    return take(Invocation(command, command.names[0], " ".join(found), found), ctx)
+
+
 HANDLERS = [
+    Handler("urgent.assign", _assigns, _assign, group=9),
     Handler("urgent.where", _where_answer, _file_where, group=9),
     Handler("urgent.raise", _is_urgent, _raise, group=20),
 ]

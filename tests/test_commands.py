@@ -342,6 +342,46 @@ def test_todo_lists_follow_ups_and_taken_demands_by_due_date(team: Bot) -> None:
     assert "没有待办" in say(team, "/待办", user=REP2)
 
 
+def test_a_leaders_todo_shows_the_regions_overdue_follow_ups_and_untaken_needs(team: Bot) -> None:
+    say(team, VISIT)  # 张伟's first visit: the summary is due in 24 hours
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    say(team, "急！城南中医院明天要1台监护仪", user=OTHER_REGION_REP)  # 华南: not 陈静's
+    reply = say(team, "/待办", user=LEADER)
+    assert "**华东没人接的急需（1）**" in reply and "市第一人民医院 ICU 3台呼吸机" in reply
+    assert "城南中医院" not in reply and "逾期的跟进" not in reply
+    team.clock.advance(hours=25)
+    summary = team.rows(Followup)[0]
+    reply = say(team, "/待办", user=LEADER)
+    assert "**华东逾期的跟进（1）**" in reply and f"· 张伟　跟进{summary.id}　市第一人民医院 拜访小结" in reply
+    assert "没有逾期" not in say(team, "/待办", user=ADMIN) and "城南中医院" in say(team, "/待办", user=ADMIN)
+    assert "华东" not in say(team, "/待办", user=REP2)  # a rep sees only their own
+
+
+def test_a_leader_assigns_an_urgent_need_to_a_rep(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    urgent_id = team.rows(Urgent)[0].id
+    assert "销售里没有叫「小赵」的同事" in say(team, f"/接单 {urgent_id} 小赵", user=LEADER)
+    assert team.rows(Urgent)[0].status == "open"
+    assert "格式不对" in say(team, f"/接单 {urgent_id} 张伟", user=REP2)  # a rep takes only for herself
+    reply = say(team, f"/接单 {urgent_id} 张伟", user=LEADER)
+    assert f"已把急需 #{urgent_id} 安排给张伟" in reply and f"张伟完成后发 `/完成 {urgent_id}`" in reply
+    assert [(u.status, u.taken_by) for u in team.rows(Urgent)] == [("taken", REP)]
+    post = posts(team)[-1]
+    assert f"急需 #{urgent_id} 已由张伟接单（陈静安排）" in post and "<@zhangwei>" in post and "<@lina>" in post
+    assert "你已经接单了" in say(team, f"/接单 {urgent_id}")
+    assert "已由张伟接单" in say(team, f"/接单 {urgent_id} 李娜", user=LEADER)
+
+
+def test_a_leader_hands_an_urgent_need_over_in_words(team: Bot) -> None:
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    urgent_id = team.rows(Urgent)[0].id
+    say(team, f"急需{urgent_id} 安排张伟接，库房还有2台备机", user=REP2)  # a rep's words assign nothing
+    assert team.rows(Urgent)[0].status == "open"
+    reply = say(team, f"急需{urgent_id} 安排张伟接，库房还有2台备机", user=LEADER)
+    assert f"已把急需 #{urgent_id} 安排给张伟" in reply
+    assert [(u.status, u.taken_by) for u in team.rows(Urgent)] == [("taken", REP)]
+
+
 # ----------------------------------------------------------------------------- customers and the funnel
 @both_backends
 def test_customer_card(team: Bot) -> None:

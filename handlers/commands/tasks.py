@@ -75,6 +75,15 @@ def _urgent(ctx: Context, urgent_id: int) -> dict[str, Any] | None:
 
 @implements("take")
 def take(inv: Invocation, ctx: Context) -> Reply:
+    """`/接单 3`: I take urgent need #3; `/接单 3 周晓` (a leader or an admin): 周晓 takes it."""
+    me = ctx.message.sender
+    taker_id = me
+    if len(inv.args) == 2 and ctx.member is not None and ctx.member.role in ("leader", "admin"):
+        people = [(m.userid, m.name) for m in ctx.members() if m.active and m.name and m.role == "rep"]
+        taker_id = named_member(inv.args[1].lstrip("@"), people) or ""
+        if not taker_id:
+            return ctx.reply("commands/urgent_state.md.j2", state="nobody", urgent_id=inv.args[0], name=inv.args[1])
+        inv = Invocation(inv.command, inv.name, inv.args[0], inv.args[:1])
     urgent_id = number(inv.args)
     row = _urgent(ctx, urgent_id)
     if row is None:
@@ -86,21 +95,22 @@ def take(inv: Invocation, ctx: Context) -> Reply:
             state=row["status"],
             urgent=row,
             taker=names.get(row["taken_by"] or "", row["taken_by"]),
-            mine=row["taken_by"] == ctx.message.sender,
+            mine=row["taken_by"] == me,
             urgent_id=urgent_id,
         )
     taken = ctx.records.update_where(
-        Urgent, {"id": urgent_id, "status": "open"}, status="taken", taken_by=ctx.message.sender, taken_at=ctx.now
+        Urgent, {"id": urgent_id, "status": "open"}, status="taken", taken_by=taker_id, taken_at=ctx.now
     )
     if not taken:  # someone else's /接单 got there first
         return ctx.reply(
             "commands/urgent_state.md.j2", state="taken", urgent=row, taker=None, mine=False, urgent_id=urgent_id
         )
-    taker = names.get(ctx.message.sender, ctx.message.sender)
-    notify = row["member"] if row["member"] != ctx.message.sender else None  # not the one who took it
-    ctx.post("commands/urgent_taken_post.md.j2", urgent=row, taker=taker, notify=notify)
-    audit(ctx, "urgent.take", urgent_id=urgent_id)
-    return ctx.reply("commands/urgent_taken.md.j2", urgent=row)
+    taker = names.get(taker_id, taker_id)
+    by = names.get(me, me) if taker_id != me else None  # a leader's assignment says who made it
+    notify = [uid for uid in dict.fromkeys((taker_id if by else "", row["member"])) if uid and uid != me]
+    ctx.post("commands/urgent_taken_post.md.j2", urgent=row, taker=taker, notify=notify, by=by)
+    audit(ctx, "urgent.take", urgent_id=urgent_id, **({"assigned_to": taker_id} if by else {}))
+    return ctx.reply("commands/urgent_taken.md.j2", urgent=row, taker=taker if by else None)
 
 
 @implements("done")
@@ -312,4 +322,44 @@ def todo(inv: Invocation, ctx: Context) -> Reply:
         todo=capped(items),
         total=len(items),
         covering=covering,
+        watch=_leader_watch(ctx),
     )
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a leader's /待办 adds: the region's overdue follow-ups and the urgent needs nobody took."""
+
+    region: str | None
+    overdue: Any  # capped [(rep's name, Todo)]
+    untaken: Any  # capped [Todo]
+
+
+def _leader_watch(ctx: Context) -> Watch | None:
+    scope = team_scope(ctx)
+    if scope is None:
+        return None
+    names = {p.userid: p.name for p in scope.reps}
+    tz, now = ctx.settings.tz, ctx.now
+    overdue = []
+    for f, customer in ctx.session.execute(
+        select(Followup, Customer.name)
+        .outerjoin(Customer, Customer.id == Followup.customer_id)
+        .where(Followup.member.in_(sorted(names)), Followup.status == "open", Followup.due_at < now)
+        .order_by(Followup.due_at, Followup.id)
+    ):
+        overdue.append((names[f.member], Todo("followup", f.id, f.due_at.astimezone(tz), customer, f.kind, True)))
+    stmt = (
+        select(Urgent, Customer.name)
+        .outerjoin(Customer, Customer.id == Urgent.customer_id)
+        .where(Urgent.status == "open")
+        .order_by(Urgent.id)
+    )
+    if scope.region is not None:
+        stmt = stmt.where(Urgent.region == scope.region)
+    untaken = []
+    for u, customer in ctx.session.execute(stmt):
+        detail = {"items": json.loads(u.items or "[]"), "department": u.department}
+        due = datetime.combine(u.due, time(23, 59), tz) if u.due else None
+        untaken.append(Todo("urgent", u.id, due, customer, detail, due is not None and due < now))
+    return Watch(scope.region, capped(overdue), capped(untaken))
