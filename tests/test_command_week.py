@@ -235,6 +235,10 @@ def test_a_leader_sees_a_line_per_rep_of_the_region_and_an_admin_every_rep(team:
     assert "· 张伟：拜访 3 条（齐全 2 条），复盘 1/2 天，请假 1 天，逾期跟进 2 条" in admin
     last = say(team, "/本周 上周", user=LEADER)
     assert "**华东上周：**" in last and "· 张伟：拜访 1 条（齐全 0 条），复盘 0/5 天" in last  # 县妇幼, last Friday
+    at(team, "2026-11-26 18:05")  # the 18:00 chase has named who did not review today
+    assert "· 李娜：拜访 1 条（都齐全），复盘 2/4 天" in say(team, "/本周", user=LEADER)
+    mine = say(team, "/本周", user=REP2)
+    assert "缺 11月25日 周三、11月26日 周四" in mine and "今天的下班前发" not in mine
 
 
 # ----------------------------------------------------------------------------- finding the command

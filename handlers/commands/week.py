@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.dispatch import Context, Reply
 from bot.models import Contact, Customer, Urgent, Visit
+from bot.settings import parse_time
 from handlers.commands.common import (
     Capped,
     FollowupCounts,
@@ -76,26 +77,39 @@ class ReviewTally:
 
     workdays: int  # working days of the span
     leave: list[date]  # working days on leave: no review owed
-    due: int  # working days a review is owed for: those before today, and today once it is filed
+    due: int  # working days a review is owed for: those before today, and today once filed or chased
     filed: int  # of those, the days with a review
-    missing: list[date]  # days before today owed a review and without one
-    today_open: bool  # today is owed a review that is not filed yet (the day is not over)
+    missing: list[date]  # days owed a review and without one
+    today_open: bool  # today is owed a review that is not filed yet (its review time is not over)
 
 
 def review_tally(
-    days: Iterable[date], is_workday: Callable[[date], bool], leave: set[date], reviewed: set[date], today: date
+    days: Iterable[date],
+    is_workday: Callable[[date], bool],
+    leave: set[date],
+    reviewed: set[date],
+    today: date,
+    today_closed: bool = False,
 ) -> ReviewTally:
+    """`today_closed`: today's review time is over (the 18:00 chase has named who has not filed),
+    so a review missing today counts as missing, as the chase said."""
     work = [d for d in days if is_workday(d)]
     owed = [d for d in work if d not in leave]
-    due = [d for d in owed if d < today or d in reviewed]
+    due = [d for d in owed if d < today or d in reviewed or (d == today and today_closed)]
     return ReviewTally(
         workdays=len(work),
         leave=[d for d in work if d in leave],
         due=len(due),
         filed=sum(1 for d in due if d in reviewed),
         missing=[d for d in due if d not in reviewed],
-        today_open=today in owed and today not in reviewed,
+        today_open=today in owed and today not in reviewed and not today_closed,
     )
+
+
+def review_closed(ctx: Context) -> bool:
+    """Whether today's review time is over: the 18:00 chase (schedule.eod_chase) has run."""
+    conf = ctx.settings.schedule.get("eod_chase") or {}
+    return ctx.now.time() >= parse_time(str(conf.get("time") or "18:00"))
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ def _team_week(ctx: Context, span: Span) -> dict[str, Any] | None:
     scope = team_scope(ctx)
     if scope is None:
         return None
-    today = ctx.now.date()
+    today, closed = ctx.now.date(), review_closed(ctx)
     visits = visit_counts(ctx, scope.ids, span.start, span.end)
     reviewed = review_days(ctx, scope.ids, span.first, span.last)
     away = leave_days(ctx, scope.ids, span.first, span.last)
@@ -187,7 +201,12 @@ def _team_week(ctx: Context, span: Span) -> dict[str, Any] | None:
             "name": p.name,
             "visits": visits.get(p.userid, (0, 0)),
             "reviews": review_tally(
-                span.days, ctx.calendar.is_workday, away.get(p.userid, set()), reviewed.get(p.userid, set()), today
+                span.days,
+                ctx.calendar.is_workday,
+                away.get(p.userid, set()),
+                reviewed.get(p.userid, set()),
+                today,
+                closed,
             ),
             "overdue": followups.get(p.userid, FollowupCounts()).overdue,
         }
@@ -211,6 +230,7 @@ def week(inv: Invocation, ctx: Context) -> Reply:
         leave_days(ctx, [me], span.first, span.last).get(me, set()),
         review_days(ctx, [me], span.first, span.last).get(me, set()),
         today,
+        review_closed(ctx),
     )
     followups = followup_counts(ctx, [me], span.start, span.end, span.at).get(me, FollowupCounts())
     open_followups: Capped | None = None
