@@ -517,8 +517,45 @@ def create_schema(engine: Engine) -> None:
     from bot import models  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine, SQLModel.metadata)
     if engine.dialect.name == "sqlite":
         upgrade_sqlite(engine, SQLModel.metadata)
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
+    """Add the nullable columns a newer Frontline's tables have to tables an older one made
+    (create_all never alters a table that exists), on either backend; "table.column" of each added.
+    A column that is not nullable cannot be added to rows that exist: start-up stops and says so."""
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    def missing(bind: Engine | Connection) -> list[tuple[Table, Any]]:
+        found = inspect(bind)
+        names = set(found.get_table_names())
+        out = []
+        for table in metadata.sorted_tables:
+            if table.name not in names:
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            out.extend((table, c) for c in table.columns if c.name not in have)
+        return out
+
+    if not missing(engine):
+        return []
+    with write_lock(engine).hold(), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+        added = []
+        for table, column in missing(conn):  # again, under the lock: another worker may have done it
+            if not column.nullable:
+                raise RuntimeError(f"cannot add column {table.name}.{column.name}: it is NOT NULL")
+            quote = engine.dialect.identifier_preparer.quote
+            spec = str(CreateColumn(column).compile(dialect=engine.dialect))
+            conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} ADD COLUMN {spec}")
+            added.append(f"{table.name}.{column.name}")
+    if added:
+        log.info("database upgraded: added columns %s", ", ".join(added))
+    return added
 
 
 def upgrade_sqlite(engine: Engine, metadata: MetaData) -> list[str]:

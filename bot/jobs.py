@@ -358,12 +358,24 @@ def cover_on(covers: Sequence[LeaveCover], member: str, day: date) -> str | None
     return found
 
 
-def on_leave(session: sqlmodel.Session, day: date) -> dict[str, str | None]:
-    """userid -> who covers, for everyone on leave on `day`."""
+def on_leave(session: sqlmodel.Session, day: date, evening: bool = False) -> dict[str, str | None]:
+    """userid -> who covers, for everyone on leave on `day` (`evening`: still away at the day's end,
+    when the review and the visit records are due: not those off only in the morning)."""
     stmt = select(Leave.member, Leave.handover).where(Leave.start <= day, Leave.end >= day).order_by(Leave.id)
+    if evening:
+        stmt = stmt.where(or_(Leave.part.is_(None), Leave.part != "am"))
     out: dict[str, str | None] = {}
     for member, handover in session.execute(stmt):
         out[member] = handover or out.get(member)
+    return out
+
+
+def leave_parts(session: sqlmodel.Session, day: date) -> dict[str, str | None]:
+    """userid -> the half of `day` their leave takes ("am", "pm", "half"), None for the whole day."""
+    stmt = select(Leave.member, Leave.part).where(Leave.start <= day, Leave.end >= day).order_by(Leave.id)
+    out: dict[str, str | None] = {}
+    for member, part in session.execute(stmt):
+        out[member] = None if member in out and out[member] is None else part
     return out
 
 
@@ -550,7 +562,11 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
             .limit(LIST_LIMIT)
         ),
     )
-    leave = [{"name": team.name(uid), "handover": handover} for uid, handover in on_leave(s, today).items()]
+    parts = leave_parts(s, today)
+    leave = [
+        {"name": team.name(uid), "handover": handover, "part": parts.get(uid)}
+        for uid, handover in on_leave(s, today).items()
+    ]
     start = datetime.combine(today, meeting, tz)
     link = str(conf.get("link") or "")
     return ctx.render(
@@ -593,7 +609,7 @@ def _reviewed_today(ctx: JobContext) -> set[str]:
 
 def eod_review(ctx: JobContext) -> list[Post]:
     team = Team.load(ctx.session)
-    away = on_leave(ctx.session, ctx.today)
+    away = on_leave(ctx.session, ctx.today, evening=True)
     expected = [p for p in team.reps if p.userid not in away]
     reviewed = _reviewed_today(ctx)
     visits = _visits_today(ctx)
@@ -608,9 +624,10 @@ def eod_review(ctx: JobContext) -> list[Post]:
 
 
 def eod_chase(ctx: JobContext) -> list[Post]:
-    """@ the active reps without a review today; reps on leave today are excused."""
+    """@ the active reps without a review today; reps on leave today are excused (not those off
+    only in the morning)."""
     team = Team.load(ctx.session)
-    away = on_leave(ctx.session, ctx.today)
+    away = on_leave(ctx.session, ctx.today, evening=True)
     reviewed = _reviewed_today(ctx)
     missing = [p for p in team.reps if p.userid not in away and p.userid not in reviewed]
     if not missing:
@@ -637,7 +654,7 @@ def crm_deadline(ctx: JobContext) -> list[Post]:
     """@ reps with no visit today (leave excused), each incomplete record of today, one line of totals."""
     s = ctx.session
     team = Team.load(s)
-    away = on_leave(s, ctx.today)
+    away = on_leave(s, ctx.today, evening=True)
     visits = _visits_today(ctx)
     inside = _no_visits_said_today(ctx)  # "今天在公司做标书，没有出去拜访": nothing to record
     missing_reps = [p.userid for p in team.reps if p.userid not in away and p.userid not in visits.keys() | inside]

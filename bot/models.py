@@ -177,6 +177,7 @@ class Leave(SQLModel, table=True):
     member: str
     start: date
     end: date
+    part: str | None = None  # a half day: "am", "pm", or "half" (which half not said); None: whole days
     handover: str | None = None
     reported_at: datetime = _now()
     raw_text: str = _text(nullable=False)

@@ -156,7 +156,8 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
     """File the leave `p` reads (from `text`, the message's by default) and acknowledge it."""
     text = (msg.text or "") if text is None else text
     start, end = leave_span(p, ctx.now.date())
-    word = "调休" if "调休" in text else ("半天假" if _HALF_DAY_RE.search(text) else "休假")
+    part = leave_part(text) if start == end else None
+    word = "调休" if "调休" in text else ("半天假" if part else "休假")
     if _CORRECTS_RE.search(text):
         db = ctx.records
         # the leave reported today, or one not over yet that was told again today ("今天请假" → "说错了，…")
@@ -170,20 +171,21 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
         row = db.conn.execute(stmt).first()
         if row is not None:
             cover = p.get("handover") or row[1]
-            db.update(Leave, row[0], start=start, end=end, handover=cover)
-            return _leave_ack(ctx, start, end, cover, word=word, corrected=True)
+            db.update(Leave, row[0], start=start, end=end, part=part, handover=cover)
+            return _leave_ack(ctx, start, end, cover, word=word, part=part, corrected=True)
     # the same days told again (in a review, the next morning): one leave, its cover kept or updated
-    same = ctx.records.first(Leave, ["id", "handover"], member=msg.sender, start=start, end=end)
+    same = ctx.records.first(Leave, ["id", "handover", "part"], member=msg.sender, start=start, end=end)
     if same is not None:
         cover = p.get("handover") or same[1]
-        if cover != same[1]:
-            ctx.records.update(Leave, same[0], handover=cover)
-        return _leave_ack(ctx, start, end, cover, word=word, again=True)
+        if cover != same[1] or (part and part != same[2]):
+            ctx.records.update(Leave, same[0], handover=cover, part=part or same[2])
+        return _leave_ack(ctx, start, end, cover, word=word, part=part or same[2], again=True)
     ctx.records.insert(
         Leave,
         member=msg.sender,
         start=start,
         end=end,
+        part=part,
         handover=p.get("handover"),
         reported_at=ctx.now,
         raw_text=text,
@@ -191,18 +193,29 @@ def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None =
     )
     days = (end - start).days + 1
     off = sum(not ctx.calendar.is_workday(start + timedelta(days=i)) for i in range(min(days, 62)))
-    return _leave_ack(ctx, start, end, p.get("handover"), word=word, days=days, off=off)
+    return _leave_ack(ctx, start, end, p.get("handover"), word=word, part=part, days=days, off=off)
 
 
 def _leave_ack(ctx: Context, start: date, end: date, handover: str | None, **shown: Any) -> Reply:
     """The leave's acknowledgement; `shown`: word, amended, corrected, again, days, off as it applies."""
     return ctx.reply(
         "leave_ack.md.j2", start=start, end=end, handover=handover, example=_colleague(ctx),
-        **{"amended": False, **shown},
+        **{"amended": False, "part": None, **shown},
     )  # fmt: skip
 
 
 _HALF_DAY_RE = re.compile(r"半天|上午假|下午假")
+# "下午请假", "上午请半天假", "下午要去医院，请个假": which half of the day
+_HALF_RE = re.compile(r"(上午|早上|下午)[^,，。;；]{0,8}?(?:请|休|假|调休)|(?:请|休)[^,，。;；]{0,3}?(上午|下午)")
+
+
+def leave_part(text: str) -> str | None:
+    """The half of the day a one-day leave takes: "am", "pm", "half" (半天, which half not said);
+    None for a whole day."""
+    m = _HALF_RE.search(text)
+    if m:
+        return "pm" if (m.group(1) or m.group(2)) == "下午" else "am"
+    return "half" if _HALF_DAY_RE.search(text) else None
 
 
 def _handover_answer(msg: Message, ctx: Context) -> tuple[int, str] | None:

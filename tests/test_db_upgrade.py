@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from bot.models import Followup, Urgent
-from tests.conftest import Bot
+from bot.models import Followup, Leave, Urgent
+from tests.conftest import Bot, both_backends
 from tests.test_commands import CUSTOMERS, REP2, RULES, VISIT, say
 
 
@@ -65,3 +65,17 @@ def test_an_old_database_no_longer_gives_a_withdrawn_urgent_number_again(
 
     again = make_bot(customers=CUSTOMERS, rules=RULES)  # a second start finds nothing to do
     assert [u.id for u in again.rows(Urgent)] == [1, 3]
+
+
+@both_backends
+def test_a_table_an_older_version_made_gets_the_columns_it_lacks(
+    make_bot: Callable[..., Bot], database_url: str
+) -> None:
+    old = make_bot()
+    say(old, "周五请假一天，手上的事交给李娜")
+    with old.runtime.engine.begin() as conn:  # the leave table as it was before half days
+        conn.exec_driver_sql("ALTER TABLE leave DROP COLUMN part")
+    old.runtime.engine.dispose()
+    team = make_bot()  # the new version starts on the old database
+    assert "下午半天假" in say(team, "下周一下午请半天假，交给李娜")
+    assert [(leave.part, leave.handover) for leave in team.rows(Leave)] == [(None, "李娜"), ("pm", "李娜")]

@@ -119,7 +119,7 @@ def test_a_cover_named_manager_is_the_manager_and_nobody_covers_for_themselves(m
 
 
 def test_the_acknowledgement_says_what_kind_of_day_off(team: Bot) -> None:
-    assert "12月17日半天假" in say(team, "12月17日下午请半天假，交给李娜")
+    assert "12月17日下午半天假" in say(team, "12月17日下午请半天假，交给李娜")
     assert "调休" in say(team, "12月21日调休，交给张伟", user="lina")
 
 
@@ -137,3 +137,25 @@ def test_the_same_leave_told_again_is_one_leave_and_a_correction_finds_it(team: 
     [leave] = team.rows(Leave)
     assert (leave.start, leave.handover) == (date(2026, 11, 30), "李娜")
     assert "已改为：11月30日调休" in reply
+
+
+@both_backends
+def test_a_morning_off_still_owes_the_review_and_an_afternoon_off_does_not(team: Bot) -> None:
+    import scheduler
+
+    reply = say(team, "今天上午请假去医院复查，有事找李娜")  # Wed 2026-11-25 10:00
+    assert "11月25日上午半天假" in reply and "下午回来照常记拜访、发复盘" in reply
+    reply = say(team, "今天下午请半天假，家里有事，有事找张伟", user="lina")
+    assert "11月25日下午半天假" in reply and "当天的复盘和拜访提醒不会找你" in reply
+    assert [leave.part for leave in team.rows(Leave)] == ["am", "pm"]
+    evening = team.clock.now.replace(hour=10, minute=0)  # 18:00 in Shanghai
+    [chase] = scheduler.run_job(team.runtime, "eod_chase", evening).posts
+    assert "<@zhangwei>" in chase.content and "<@lina>" not in chase.content
+    team.clock.advance(hours=8, minutes=5)  # 18:05: today's review is owed by whoever is not away
+    week = say(team, "/本周", user="chenjing")
+    assert "· 张伟：拜访 0 条，复盘 0/3 天" in week  # the morning off is no day off
+    assert "· 李娜：拜访 0 条，复盘 0/2 天，请假 1 天" in week
+    morning = team.clock.now.replace(hour=0, minute=30)  # 08:30
+    [agenda] = scheduler.run_job(team.runtime, "morning_agenda", morning).posts
+    assert "- 张伟（上午），工作由李娜代为跟进" in agenda.content
+    assert "- 李娜（下午），工作由张伟代为跟进" in agenda.content

@@ -112,11 +112,15 @@ def review_days(ctx: Context, members: Sequence[str], first: date, last: date) -
 
 
 def leave_days(ctx: Context, members: Sequence[str], first: date, last: date) -> dict[str, set[date]]:
-    """userid -> the days from `first` to `last` that a leave of theirs includes."""
+    """userid -> the days from `first` to `last` that a leave of theirs excuses from the review: not
+    a morning off ("上午请假": back in the afternoon, the review is owed)."""
     out: dict[str, set[date]] = defaultdict(set)
     for member, start, end in ctx.session.execute(
         select(Leave.member, Leave.start, Leave.end).where(
-            Leave.member.in_(list(members)), Leave.start <= last, Leave.end >= first
+            Leave.member.in_(list(members)),
+            Leave.start <= last,
+            Leave.end >= first,
+            or_(Leave.part.is_(None), Leave.part != "am"),
         )
     ):
         day = max(start, first)
