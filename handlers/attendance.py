@@ -152,9 +152,18 @@ _LEADER_TITLES = frozenset(("组长", "主管"))
 _MANAGER_TITLES = frozenset(("经理", "领导"))
 
 
+# "具体哪天再定", "日子还没定": a leave planned, its days not fixed yet
+_UNDECIDED_RE = re.compile(r"(?:哪天|几号|日子|日期|时间|具体)[^,，。]{0,3}?(?:再定|待定|未定|还没定|没定|再说|定了再)")
+_PLANS_RE = re.compile(r"(?:想|打算|准备|计划|可能|考虑)(?:要)?(?:请|休|调休)")
+
+
 def file_leave(msg: Message, ctx: Context, p: dict[str, Any], text: str | None = None) -> Reply:
-    """File the leave `p` reads (from `text`, the message's by default) and acknowledge it."""
+    """File the leave `p` reads (from `text`, the message's by default) and acknowledge it; a leave
+    whose days are not fixed yet ("清明后想请两天年假，具体哪天再定") files nothing and asks for
+    them when they are: a guessed day would excuse the rep from that day's review."""
     text = (msg.text or "") if text is None else text
+    if _UNDECIDED_RE.search(text) or (not p.get("start") and _PLANS_RE.search(text)):
+        return ctx.reply("leave_undecided.md.j2", example=_colleague(ctx))
     start, end = leave_span(p, ctx.now.date())
     part = leave_part(text) if start == end else None
     word = "调休" if "调休" in text else ("半天假" if part else "休假")

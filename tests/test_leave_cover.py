@@ -159,3 +159,11 @@ def test_a_morning_off_still_owes_the_review_and_an_afternoon_off_does_not(team:
     [agenda] = scheduler.run_job(team.runtime, "morning_agenda", morning).posts
     assert "- 张伟（上午），工作由李娜代为跟进" in agenda.content
     assert "- 李娜（下午），工作由张伟代为跟进" in agenda.content
+
+
+@pytest.mark.parametrize("text", ["月底想请两天年假，具体哪天再定，先跟组长打个招呼", "想请两天假"])
+def test_a_leave_without_fixed_days_files_nothing_and_asks_for_them_later(team: Bot, text: str) -> None:
+    reply = say(team, text)
+    assert "先不登记：日期定了再 @我 说一声" in reply
+    assert team.rows(Leave) == []  # a guessed day would excuse today's review
+    assert "已登记：11月27日休假" in say(team, "周五请假一天，交给李娜")

@@ -223,6 +223,17 @@ def test_a_leave_length_right_after_a_weekday(text: str, start: str, end: str) -
         ("有客户说威高在县人民医院的输液泵投标报了超低价", "competitor"),
         ("市人民医院急诊科管主任说急诊抢救室的监护仪经常黑屏，现在是迈瑞的老款", "visit"),  # 抢救 is no 抢单
         ("下周休息三天，有事找小林", "leave"),
+        ("月底想请两天年假，具体哪天再定", "leave"),  # 哪天再定 asks nothing
+        ("大家注意：迈瑞这个月在全市二级医院推监护仪以旧换新，谁片区碰到了及时反馈", "competitor"),
+        ("市三院放射科门口贴了联影的海报，这周六他们在科里办CT新技术培训班", "competitor"),
+        ("本周大家辛苦，拜访量比上周多了12家👍 下周继续", "other"),  # 拜访量 is no visit
+        ("明早 中医院 设备处 签合同 不回司", "itinerary"),
+        ("今日上午赴高新区社区卫生服务中心走访，负责人外出学习，未获取有效信息", "visit"),
+        ("东湖社区卫生服务中心戴主任原话：“血糖仪读数跟医院对不上。”下次我带对比数据过去", "visit"),
+        ("@韩晓东 附二院周科长的电话你有吗？我这边要跟他确认个发票的事", "other"),  # to a colleague
+        ("@汤欣 市骨科医院的投标资料月底前必须齐，有问题提前说", "other"),
+        ("@前线助手 市骨科医院设备科周科长，想换监护仪，下周送方案", "visit"),  # the bot's own @
+        ("@组长 今天拜访了市一院设备科王主任，他问我们能不能下周演示？", "visit"),
     ],
 )
 def test_kind_rules_from_unseen_phrasings(text: str, kind: str) -> None:
@@ -234,6 +245,7 @@ def test_kind_rules_from_unseen_phrasings(text: str, kind: str) -> None:
     [
         ("迈瑞给市二院ICU捐了5台监护仪，附带三年免费保修", "捐了5台监护仪"),
         ("飞利浦这周在省人民医院搞超声学术沙龙，请客吃饭", "搞超声学术沙龙"),
+        ("市三院门口贴了联影的海报，这周六他们在科里办CT新技术培训班", "这周六他们在科里办CT新技术培训班"),
     ],
 )
 def test_competitor_activity_words(text: str, activity: str) -> None:

@@ -155,6 +155,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         if brands or guessed or comp_word
         else (),
         visit_content=lambda: has_visit_content(norm),
+        to_colleague=p.to_colleague,
     )
     kind = classify(norm, times, today, sig)
     if "brand" in stated and "activity" in stated and kind not in ("urgent", "review"):

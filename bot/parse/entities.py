@@ -63,7 +63,9 @@ def find_customers(raw: str, norm: str) -> list[Found]:
     out = [
         f
         for f in _find_customers(raw, norm)
-        if not _AROUND_RE.match(norm, f.end) and not _COUNTED_RE.search(norm, max(0, f.start - 3), f.start)
+        if not _AROUND_RE.match(norm, f.end)
+        and not _COUNTED_RE.search(norm, max(0, f.start - 3), f.start)
+        and not _CLASS_RE.match(norm, f.start)
     ]
     if (
         len(out) > 1
@@ -75,6 +77,8 @@ def find_customers(raw: str, norm: str) -> list[Found]:
 
 
 _AROUND_RE = re.compile(r"周边|附近|旁边|对面|周围|隔壁")
+# "全市二级医院", "各大医院", "所有社区卫生服务中心": a class of hospitals, not one customer
+_CLASS_RE = re.compile(r"全(?:市|省|区|县|国)|各(?:大|级|家|个)?|所有")
 _BRACKETED_RE = re.compile(r"(?:那边|这边|那里)?\s*[(（]\s*$")
 # "三家社区卫生服务中心", "好几个卫生院": several of a kind, not one customer
 _COUNTED_RE = re.compile(r"(?:[一二两三四五六七八九十几多\d]|好几)(?:家|个|所|些)$")

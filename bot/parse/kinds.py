@@ -42,6 +42,7 @@ _ITIN_WEAK_RE = _rx("itinerary_weak")
 _VISIT_STRONG_RE = _rx("visit_strong")
 _VISIT_WEAK_RE = _rx("visit_weak")
 _ACTIVITY_RE = _rx("competitor_activity")
+_SPECIFIC_ACTIVITY_RE = _rx("competitor_specific_activity")
 _QUESTION_RE = _rx("question")
 
 
@@ -92,6 +93,7 @@ class Signals:
     goods: Callable[[], bool] = _never  # a product or a department is named
     brand_at: tuple[int, ...] = ()  # where competitors (brands, 竞品 …) are named
     visit_content: Callable[[], bool] = _never  # pain-point or next-step wording
+    to_colleague: bool = False  # the message opens with an @ of a colleague, not of the bot
 
 
 def is_urgent(norm: str) -> bool:
@@ -158,6 +160,8 @@ def _asks_about(norm: str, m: re.Match[str]) -> bool:
 
 def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> str:
     if not sig.has_contact and (not sig.has_customer or _ADDRESSES_GROUP_RE.match(norm)) and reminds_group(norm):
+        if sig.has_brand and _SPECIFIC_ACTIVITY_RE.search(norm):
+            return "competitor"  # "大家注意：迈瑞这个月在推以旧换新，谁碰到了及时反馈": news, passed to all
         return "other"  # "大家今天的拜访记录记得19点前补全", "大家周五前把市二院的报价都准备好": to the group
     leave = _LEAVE_RE.search(norm)
     if leave and not (
@@ -210,6 +214,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "other"  # "我这周拜访了几家？": a question, naming nobody, files nothing
     if _ASKS_OPENLY_RE.match(norm) and _asks_the_group(norm):
         return "other"  # "有没有人知道瑞光眼科的欧阳院长喜欢喝什么茶": a question to colleagues
+    if sig.to_colleague and _ASKS_YOU_RE.match(norm):
+        return "other"  # "@韩晓东 附二院周科长的电话你有吗？": a question to a colleague
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
     cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _strong_visit_cue(cues, sig)
@@ -252,6 +258,8 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "other"
     if _coming_trip(norm, times, today, sig) and not _told_with_step_first(norm, sig):
         return "itinerary"
+    if sig.to_colleague:
+        return "other"  # "@汤欣 市骨科医院的投标资料月底前必须齐": a word to a colleague, no visit told
     if (sig.has_customer or sig.has_contact) and (_VISIT_WEAK_RE.search(cues) or sig.visit_content()):
         return "visit"
     if sig.has_customer and sig.has_contact and _acts_later(norm, times, today):
@@ -285,6 +293,10 @@ _IN_OFFICE_RE = re.compile(r"在公司(?:开会|写|做|整理)|内勤")
 def says_no_visit(text: str) -> bool:
     """Whether the text says its sender made (or makes) no visit: "今天没有拜访", "在公司写方案"."""
     return NO_VISIT_RE.search(text) is not None or _IN_OFFICE_RE.search(text) is not None
+
+
+# A first sentence that asks "you" something ("…的电话你有吗？", "你那边还有样机吗")
+_ASKS_YOU_RE = re.compile(r"[^。!！?？\n]*?你[^。!！?？\n]*?(?:吗|么|没有?|不|呢|多少|哪|几)[^。!！\n]{0,4}?[?？]")
 
 
 # A message that opens by asking the group ("有谁知道…", "请问…"), whatever it names

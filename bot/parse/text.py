@@ -45,20 +45,28 @@ class Prepared:
     raw: str
     flat: str
     norm: str
+    to_colleague: bool = False  # it opened with an @ of someone other than the bot ("@汤欣 …")
+
+
+# The bot as members @ it (the callback strips its mention before anything reads the text; a text
+# given to the parser as written may still open with it)
+_BOT_MENTION_RE = re.compile(r"\s*[@＠](?:前线助手|[^\s@＠]*(?:助手|机器人|bot|Bot|BOT))\s")
 
 
 def prepare(text: str) -> Prepared:
     """Strip a leading @mention and surrounding whitespace; build the normalised twin."""
+    to_colleague = False
     if text[:1] in _MENTION_FIRST or text[:1].isspace():  # the mention pattern needs one of these first
         m = _MENTION_RE.match(text)
         if m:
+            to_colleague = _BOT_MENTION_RE.match(text) is None
             text = text[m.end() :]
     raw = text.strip()
     flat = raw
     for ch in set(_WIDE_RE.findall(raw)):  # faster than str.translate on CJK text
         flat = flat.replace(ch, _WIDE_MAP[ch])
     norm = _TYPO_RE.sub(_fix_typo, flat) if _TYPO_RE is not None else flat
-    return Prepared(raw, flat, norm)
+    return Prepared(raw, flat, norm, to_colleague)
 
 
 def _fix_typo(m: re.Match[str]) -> str:
@@ -102,7 +110,7 @@ def sentences(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, 
     return split_spans(text, _SENTENCE_SEP_RE, lo, hi)
 
 
-_TRIM_CHARS = " \t\r\n,，。.!！?？;；:：、~-" + "\ufe0f\u200d"
+_TRIM_CHARS = ' \t\r\n,，。.!！?？;；:：、~-"“”‘’' + "\ufe0f\u200d"
 
 
 def trim(raw: str, start: int, end: int) -> tuple[int, int]:
