@@ -96,6 +96,8 @@ def test_no_customer(text: str) -> None:
         ("二院CT室孔技师说 现在的CT是飞利浦16排的", "CT室"),
         ("拜访南湖街道社区卫生服务中心，见了慢病科的苗副主任", "慢病科"),  # unlisted, after 见了
         ("基建办贺主任说新院区二期要开始配设备了", "基建办"),
+        ("胸科医院 呼吸 杭主任 雾化器老化 要20台", "呼吸"),  # said short, right after the hospital
+        ("报备 今天在省肿放射 不回司", "放射"),
     ],
 )
 def test_departments(text: str, want: str) -> None:
@@ -108,6 +110,8 @@ def test_departments(text: str, want: str) -> None:
         "和市骨科医院的蔡副院长吃了个工作餐，院里要新建两间复合手术室，C臂和麻醉机都要配",  # being built
         "县医院的李院长说明年改造一个导管室",
         "陈书记说我这周五前约他们院办开个对接会",  # only the target of our next step
+        "市三院呼吸机坏了两台",  # 呼吸 of 呼吸机
+        "市一院 检验报告出来了",
     ],
 )
 def test_no_department(text: str) -> None:
@@ -294,3 +298,17 @@ def test_a_service_promise_card_handed_over_is_no_next_step() -> None:
 
 def test_a_department_spoken_of_as_theirs_is_the_department() -> None:
     assert field("见了他们急诊科的那个贺主任，除颤仪不够用", "department") == "急诊科"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拜访市四院神经内科鲁主任，脑电图机用了十多年想换，没提竞品。下周一再去",
+        "见了市三院的季书记，院里准备建健康管理中心，没听他提别的厂家。下个月拿清单过去",
+        "拜访小结：\n1. 白沙镇卫生院，见了阮院长\n2. 需求：心电图机想添三台\n"
+        "3. 竞品：阮院长没提，暂时没看到别家\n4. 下一步：周五前发报价",
+    ],
+)
+def test_a_competitor_not_mentioned_is_no_competitor_item(text: str) -> None:
+    result = parse(text, NOW)
+    assert result["competitor"] is None and "competitor" in result["missing"]

@@ -105,8 +105,17 @@ def find_markers(p: Prepared) -> Markers:
         s, e = trim(p.raw, value_start, stop)
         value = p.raw[s:e]
         empty = not value or value.upper() in _EMPTY_VALUES or value.rstrip("。.") in _EMPTY_VALUES
+        if not empty and name in ("competitor", "pain_points") and _NOT_MENTIONED_RE.match(value):
+            empty = True  # "竞品：没提", "竞品：阮院长没提，暂时没看到别家": nothing to file
         values[name] = None if empty else (s, e)
     return markers
+
+
+# A labelled value that says it was not mentioned ("没提", "阮院长没提", "暂时没看到")
+_NOT_MENTIONED_RE = re.compile(
+    r"(?:[\u4e00-\u9fff]{1,3}?(?:院长|主任|科长|处长|医生|大夫|工|书记|护士长))?(?:还|暂时|目前|都|也|暂)*"
+    r"(?:没|未)(?:有)?(?:提|说|讲|看到|发现|听说|见到|问)"
+)
 
 
 # ---------------------------------------------------------------------------- visit spans
@@ -141,10 +150,11 @@ _REPORTED_RE = re.compile(words_alt(_f["reported"]))
 _SAID_RE = re.compile(r"(?<![听据再好])(?:说|反馈|反映|提到|表示|讲|称|抱怨|吐槽)(?![好了过完])[:，,]?")
 _SENTENCE_GAP_RE = re.compile(r"[。!?;；\n]")
 _NO_COMPETITOR_RE = re.compile(
-    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|看到|看见|发现|遇到|听说|见到|来过|用过|联系过?|找过|碰到过?|提到|提过|说到)?(?:有)?(?:其他|别的)?"
-    r"(?:竞品|竟品|竞争|对手|友商|别家|同行|厂家)"
-    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行|(?:别的|其他)(?:厂家|品牌))(?:情况)?】?\s*[:：是为]?\s*"
-    r"(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
+    r"(?:没有|暂无|无|没|未)(?:接触过?|见过|看到|看见|发现|遇到|听说|见到|来过|用过|联系过?|找过|碰到过?|提到|提过|说到"
+    r"|提起|提(?![供交出])|听[^,，。]{0,3}?(?:提|说起?))?(?:有)?(?:其他|别的)?"
+    r"(?:竞品|竟品|竞争|对手|友商|别家|同行|厂家|厂商)"
+    r"|(?:竞品|竟品|竞争对手|对手|友商|别家|同行|(?:别的|其他)(?:厂家|厂商|品牌))(?:情况|方面)?】?\s*[:：是为]?\s*"
+    r"(?:[\u4e00-\u9fff]{1,3}?(?:院长|主任|科长|处长|医生|工))?(?:还|暂时|目前|都|也|暂)*(?:没|未|不在|无)"
 )
 
 
