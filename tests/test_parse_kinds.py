@@ -962,3 +962,11 @@ def test_a_report_in_spaced_fragments_keeps_a_day_with_its_step_and_brands_with_
     assert (r["competitor"], r["next_action"], r["due"]) == ("万东 联影 都在跟", "大后天 送参数表", "2026-11-14")
     r = parse("县人医 骨科 骆教授 导航系统想引进 史赛克的 在试用 下周四前我约骆教授吃饭", at("2026-11-11"))
     assert r["competitor"] == "史赛克的 在试用"
+
+
+def test_an_urgent_loaner_is_the_product_that_broke_wanted_when_it_is_asked_for() -> None:
+    r = parse("急！西乡社区黄院长说他们的心电图机坏了，明天有体检活动，今天下午能不能送一台备机过去", at("2026-12-09"))
+    assert r["kind"] == "urgent" and r["due"] == "2026-12-09"  # wanted this afternoon, for tomorrow's event
+    assert r["items"] == [{"product": "心电图机", "quantity": 1, "unit": "台"}]
+    r = parse("急！市一院手术室明早要两台备用机", at("2026-12-09"))
+    assert r["items"] == [{"product": "备机", "quantity": 2, "unit": "台"}]

@@ -30,7 +30,8 @@ from bot.parse.fields import (
     visit_spans,
 )
 from bot.parse.kinds import Signals, classify
-from bot.parse.quantities import find_budget, find_items_at, mentions_product
+from bot.parse.numerals import to_int
+from bot.parse.quantities import PRODUCT_RE, find_budget, find_items_at, mentions_product
 from bot.parse.text import Prepared, clauses, prepare, trim
 from bot.parse.timeexpr import TimeMention, find_times
 from bot.workdays import DEFAULT_CALENDAR, WorkCalendar
@@ -216,7 +217,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         explicit = first_time_in(times, stated.get("due"))
         first = (_delivery_time(norm, times) if kind == "urgent" else None) or (times[0] if times else None)
         out["due"] = _iso(explicit or (first.date if first else None))
-        out["items"] = items
+        out["items"] = items or (_loaner(norm) if kind == "urgent" else [])
         out["budget"] = _budget(p, markers)
     elif kind == "competitor":
         if not brands and guessed is not None:
@@ -243,7 +244,22 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
 
 
 # A date the goods are wanted by: "周日前要装好", "周六前送到", "今晚要" (not "下周一开新病区")
-_DELIVERY_AFTER_RE = re.compile(r"(?:之前|以前|之内|以内|前|内)|(?:必须|就|一定|务必|得|要)?(?:要|到|送|用|装|交)")
+_DELIVERY_AFTER_RE = re.compile(
+    r"(?:之前|以前|之内|以内|前|内)|(?:必须|就|一定|务必|得|要|能不能|能否|可不可以|可否|可以|先)?(?:要|到|送|用|装|交)"
+)
+# "送一台备机过去": a loaner of the product that broke ("心电图机坏了")
+_LOANER_RE = re.compile(
+    r"(?P<n>[一两二三四五六七八九十\d]{1,3})\s*(?P<unit>台|套|个)(?:备机|备用机|备用的|替换机|周转机)"
+)
+
+
+def _loaner(norm: str) -> list[dict[str, Any]]:
+    """An urgent need for a loaner when the customer's own machine broke: that product, that many."""
+    m = _LOANER_RE.search(norm)
+    if m is None:
+        return []
+    products = [x.group() for x in PRODUCT_RE.finditer(norm, 0, m.start())]
+    return [{"product": products[-1] if products else "备机", "quantity": to_int(m["n"]), "unit": m["unit"]}]
 
 
 def _delivery_time(norm: str, times: list[TimeMention]) -> TimeMention | None:

@@ -16,6 +16,7 @@ _HEAD = words_alt(_prod["heads"], latin_whole=True, lookahead=True)
 _MODIFIER = words_alt(_prod["modifiers"], lookahead=True)
 _PRODUCT = rf"(?:(?:{_MODIFIER})*(?:{_HEAD}))"
 _PRODUCT_RE = re.compile(_PRODUCT)
+PRODUCT_RE = _PRODUCT_RE  # a product's name, for the rules outside this module
 # Numbers start where a run of digits starts (the lookbehinds keep long digit runs linear).
 _QTY = r"(?:(?<!\d)\d{1,7}|(?<![零一二两三四五六七八九十百千万])[零一二两三四五六七八九十百千万]{1,10})"
 _UNIT = words_alt(_prod["units"], lookahead=True)
