@@ -111,6 +111,8 @@ def test_departments(text: str, want: str) -> None:
         "县医院的李院长说明年改造一个导管室",
         "陈书记说我这周五前约他们院办开个对接会",  # only the target of our next step
         "市三院呼吸机坏了两台",  # 呼吸 of 呼吸机
+        "南山医院陈主任电话跟进了，陈主任说设备科那边倾向GE",  # a party the contact speaks of
+        "报价单给南山医院陈主任了，陈主任说要和设备科一起看",
         "市一院 检验报告出来了",
     ],
 )
@@ -312,3 +314,9 @@ def test_a_department_spoken_of_as_theirs_is_the_department() -> None:
 def test_a_competitor_not_mentioned_is_no_competitor_item(text: str) -> None:
     result = parse(text, NOW)
     assert result["competitor"] is None and "competitor" in result["missing"]
+
+
+def test_a_follow_up_done_is_no_next_step() -> None:
+    result = parse("南山医院陈主任电话跟进了，陈主任说GE价格比我们低，可能悬了", NOW)
+    assert result["next_action"] is None and "next_action" in result["missing"]
+    assert parse("南山医院陈主任说GE价格比我们低，下周二再电话跟进", NOW)["next_action"] == "下周二再电话跟进"

@@ -170,6 +170,9 @@ _TARGET_BEFORE_RE = re.compile(
     )
     + "$"
 )
+_TOGETHER_AFTER_RE = re.compile(r"一起(?:看|商量|讨论|研究|定)")
+_THERE_AFTER_RE = re.compile(r"那边|那儿|那里")
+_SAYS_BEFORE_RE = re.compile(r"说[^,，。;；]{0,3}$")
 # "新建两间复合手术室", "改造一个导管室": a room being built or bought is not the department spoken to
 _BUILT_BEFORE_RE = re.compile(
     r"(?:[一二两三四五六七八九十几\d](?:间|个|套)|新建|扩建|改造|建设|筹建)[\u4e00-\u9fff]{0,3}$"
@@ -193,6 +196,10 @@ def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]
             continue  # part of a customer's name (骨科医院)
         if _TARGET_BEFORE_RE.search(norm, max(0, s - 7), s) or _BUILT_BEFORE_RE.search(norm, max(0, s - 6), s):
             continue
+        if (
+            _TOGETHER_AFTER_RE.match(norm, e) or (_THERE_AFTER_RE.match(norm, e) and _SAYS_BEFORE_RE.search(norm, 0, s))
+        ) and not any(c.end <= s <= c.end + 1 for c in customers):
+            continue  # "陈主任说设备科那边倾向GE", "要和设备科一起看": another party the contact speaks of
         out.append(Found(s, e, raw[s:e]))
     unordered = False
     anchors = [c.end for c in customers]
