@@ -483,6 +483,7 @@ def test_funnel_counts_conversion_and_signing_cycle(team: Bot) -> None:
     assert "进行中 1 个" in reply and "方案 1" in reply
     assert "已签约 1，丢单 1，赢单率 50%（1/2）" in reply  # a rate on small counts shows its base
     assert "意向→方案：67%（2/3）" in reply
+    assert "方案→报价：100%（1/1），1 个还在方案" in reply  # 城南 is still at 方案: no outcome yet
     assert "签约周期 4.0 天" in reply
     east = say(team, "/funnel 华东", user=LEADER)
     assert "华东" in east and "进行中 0 个" in east

@@ -217,8 +217,9 @@ def funnel(inv: Invocation, ctx: Context) -> Reply:
     # how far each opportunity got (its furthest stage; 丢单 is not a step), counted per step
     step = case(*((StageChange.to_stage == name, i) for i, name in enumerate(PIPELINE)), else_=None)
     current = case(*((Opportunity.stage == name, i) for i, name in enumerate(PIPELINE)), else_=None)
+    still_open = case((Opportunity.stage.in_(PIPELINE[:-1]), 1), else_=0)
     furthest = (
-        select(func.coalesce(func.max(step), func.max(current)).label("step"))
+        select(func.coalesce(func.max(step), func.max(current)).label("step"), func.max(still_open).label("open"))
         .select_from(Opportunity)
         .join(Customer, Customer.id == Opportunity.customer_id)
         .outerjoin(StageChange, StageChange.opportunity_id == Opportunity.id)
@@ -227,21 +228,31 @@ def funnel(inv: Invocation, ctx: Context) -> Reply:
         .subquery()
     )
     at_step = dict.fromkeys(range(len(PIPELINE)), 0)
-    for i, n in s.execute(
-        select(furthest.c.step, func.count()).where(furthest.c.step.is_not(None)).group_by(furthest.c.step)
+    waiting = dict.fromkeys(range(len(PIPELINE)), 0)  # open, and no further than this step yet
+    for i, is_open, n in s.execute(
+        select(furthest.c.step, furthest.c.open, func.count())
+        .where(furthest.c.step.is_not(None))
+        .group_by(furthest.c.step, furthest.c.open)
     ):
-        at_step[int(i)] = int(n)
+        at_step[int(i)] += int(n)
+        if is_open:
+            waiting[int(i)] += int(n)
     reached = [sum(at_step[j] for j in range(i, len(PIPELINE))) for i in range(len(PIPELINE))]
-    steps = [
-        {
-            "from": PIPELINE[i],
-            "to": PIPELINE[i + 1],
-            "rate": reached[i + 1] / reached[i] if reached[i] else None,
-            "n": reached[i + 1],
-            "of": reached[i],
-        }
-        for i in range(len(PIPELINE) - 1)
-    ]
+    # of those that reached a stage, only the ones that have left it (moved on, or were lost) have an
+    # outcome: a deal still at 报价 has not failed to reach 招标
+    steps = []
+    for i in range(len(PIPELINE) - 1):
+        decided = reached[i] - waiting[i]
+        steps.append(
+            {
+                "from": PIPELINE[i],
+                "to": PIPELINE[i + 1],
+                "rate": reached[i + 1] / decided if decided else None,
+                "n": reached[i + 1],
+                "of": decided,
+                "waiting": waiting[i],
+            }
+        )
 
     first = now.date().replace(day=1)
     this_month = local_midnight(first, tz)
