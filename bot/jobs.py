@@ -710,6 +710,7 @@ def crm_deadline(ctx: JobContext) -> list[Post]:
 class Categories:
     product_lines: dict[str, tuple[str, ...]]
     problems: dict[str, tuple[str, ...]]
+    other_problems: str = "other"  # the name of the pain points no category matched
 
 
 @lru_cache(maxsize=4)
@@ -722,7 +723,7 @@ def load_categories(path: Path = CATEGORIES_FILE) -> Categories:
         section = raw.get(key) or {}
         return {str(k): tuple(str(w) for w in (v or []) if str(w)) for k, v in section.items() if v}
 
-    return Categories(groups("product_lines"), groups("problems"))
+    return Categories(groups("product_lines"), groups("problems"), str(raw.get("other_problems") or "other"))
 
 
 def _matches(text: Any, keywords: Sequence[str], dialect: str) -> ColumnElement[bool]:
@@ -735,10 +736,28 @@ def _matches(text: Any, keywords: Sequence[str], dialect: str) -> ColumnElement[
     return or_(*(text.contains(k, autoescape=True) for k in keywords))
 
 
+def _unmatched_examples(
+    session: sqlmodel.Session, rows: Any, groups: Mapping[str, Sequence[str]], limit: int = 3
+) -> dict[str, list[str]]:
+    """region -> a few texts no group matched (the weekly report's 其他, so a leader sees what they are)."""
+    every = [k for g in groups.values() for k in g]
+    if not every:
+        return {}
+    dialect = session.get_bind().dialect.name
+    out: dict[str, list[str]] = defaultdict(list)
+    stmt = select(rows.c.region, rows.c.text).where(~_matches(rows.c.text, every, dialect)).limit(limit * 20)
+    for region, text in session.execute(stmt):
+        shown = out[region or ""]
+        if text and len(shown) < limit and text not in shown:
+            shown.append(text if len(text) <= 16 else text[:15] + "…")
+    return out
+
+
 def _keyword_counts(
-    session: sqlmodel.Session, rows: Any, groups: Mapping[str, Sequence[str]]
+    session: sqlmodel.Session, rows: Any, groups: Mapping[str, Sequence[str]], other: str | None = None
 ) -> dict[str, dict[str, tuple[int, int]]]:
-    """region -> group -> (distinct customers, mentions) over a subquery of (region, customer_id, text).
+    """region -> group -> (distinct customers, mentions) over a subquery of (region, customer_id, text);
+    `other`: the name of a last group for the texts no group matched.
 
     Each text's match with each group is computed once per row in an inner query; the outer
     query only counts flags.
@@ -748,6 +767,10 @@ def _keyword_counts(
     names = list(groups)
     dialect = session.get_bind().dialect.name
     flags = [case((_matches(rows.c.text, groups[g], dialect), 1), else_=0).label(f"g{i}") for i, g in enumerate(names)]
+    if other is not None:
+        every = [k for g in names for k in groups[g]]
+        flags.append(case((_matches(rows.c.text, every, dialect), 0), else_=1).label(f"g{len(names)}"))
+        names.append(other)
     inner = select(rows.c.region, rows.c.customer_id, *flags).subquery()
     aggs = []
     for i in range(len(names)):
@@ -896,6 +919,16 @@ def funnel_conversion(
     return out
 
 
+def _with_examples(
+    rows: list[dict[str, Any]], other: str, unmatched: Mapping[str, list[str]], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The problem rows with the unmatched ones (`other`) last, carrying a few of their texts."""
+    others = [r for r in rows if r["name"] == other]
+    for r in rows:
+        r["examples"] = [t for k in keys for t in unmatched.get(k, [])][:3] if r["name"] == other else []
+    return [r for r in rows if r["name"] != other] + others
+
+
 def _month_start(day: date) -> date:
     return day.replace(day=1)
 
@@ -962,7 +995,8 @@ def weekly_report(ctx: JobContext) -> list[Post]:
         .where(Urgent.status.in_(("open", "taken", "done")), Urgent.created_at >= week_start, Urgent.created_at < at)
     )
     needs = _keyword_counts(s, union_all(visit_texts, urgent_texts).subquery(), cats.product_lines)
-    problems = _keyword_counts(s, visit_texts.subquery(), cats.problems)
+    problems = _keyword_counts(s, visit_texts.subquery(), cats.problems, other=cats.other_problems)
+    unmatched = _unmatched_examples(s, visit_texts.subquery(), cats.problems)
     # competitor penetration: the brands this week's visit records name in their competitor item
     penetration = brand_counts(
         s.execute(
@@ -1126,7 +1160,9 @@ def weekly_report(ctx: JobContext) -> list[Post]:
             "lost_week": closed.get("丢单", 0),
             "this_month": _conversion_view(*conv[0]),
             "last_month": _conversion_view(*conv[1]),
-            "problems": ranked(problems, list(cats.problems)),
+            "problems": _with_examples(
+                ranked(problems, [*cats.problems, cats.other_problems]), cats.other_problems, unmatched, keys
+            ),
             "competitors": brand_rows,
             "reps": rep_rows,
             "visits": visits,

@@ -649,6 +649,22 @@ def test_brand_counts_count_customers_and_visits_per_region() -> None:
     assert counts == {"华东": {"迈瑞": (1, 2), "GE": (1, 2)}, "华南": {"GE": (2, 2)}, "": {"飞利浦": (1, 1)}}
 
 
+def test_pain_points_no_category_matches_are_counted_last_with_examples(env: Env) -> None:
+    a = customer(env, "A院", "三甲", "华东", local(5, 6, 9))
+    b = customer(env, "B院", "二级", "华东", local(5, 6, 9))
+    visit(env, "zhangwei", a, local(5, 6, 10), pain_points="数据导出太麻烦")  # 信息化对接
+    visit(env, "zhangwei", a, local(5, 6, 11), pain_points="维修响应慢")  # 售后, not an ageing machine
+    visit(env, "lina", b, local(5, 7, 11), pain_points="院长想打造区域影响力")  # no category
+    visit(env, "lina", b, local(5, 7, 15), pain_points="护士抱怨推车太重")
+    total = env.run("weekly_report", local(5, 8, 15, 30))[0].content
+    problems = total.split("**共性问题**")[1].split("**竞品动态**")[0].strip().splitlines()[1:]
+    assert problems == [
+        "- 售后响应：1 家客户（1 次）",
+        "- 信息化对接：1 家客户（1 次）",
+        "- 其他（未归类）：1 家客户（2 次），如「院长想打造区域影响力」「护士抱怨推车太重」",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [("维修响应太慢，一周都不来", "售后响应"), ("耗材贵，用不起", "价格预算"), ("进口设备维修成本高", "价格预算")],
