@@ -234,6 +234,11 @@ def test_a_leave_length_right_after_a_weekday(text: str, start: str, end: str) -
         ("@汤欣 市骨科医院的投标资料月底前必须齐，有问题提前说", "other"),
         ("@前线助手 市骨科医院设备科周科长，想换监护仪，下周送方案", "visit"),  # the bot's own @
         ("@组长 今天拜访了市一院设备科王主任，他问我们能不能下周演示？", "visit"),
+        ("@林浩然 县二院那二百个针筒仓库说下午能发，你跟客户确认一下收货人", "other"),
+        ("本周小结：新增意向客户5家，需求集中在监护。下周重点盯滨江医院手术室的项目", "other"),
+        ("路上碰到开发区医院设备科的小伙子说万东给他们报DR直接打了五折", "competitor"),
+        ("今天在江北区人民医院设备科跟孙科长坐了快一个钟头他们那批输液泵用了九年下星期二我再把报价送过去", "visit"),
+        ("南湖医院检验科的生化仪加样针堵了，周四晚上之前必须修好，哪位工程师能过去？", "urgent"),
     ],
 )
 def test_kind_rules_from_unseen_phrasings(text: str, kind: str) -> None:
@@ -970,3 +975,21 @@ def test_an_urgent_loaner_is_the_product_that_broke_wanted_when_it_is_asked_for(
     assert r["items"] == [{"product": "心电图机", "quantity": 1, "unit": "台"}]
     r = parse("急！市一院手术室明早要两台备用机", at("2026-12-09"))
     assert r["items"] == [{"product": "备机", "quantity": 2, "unit": "台"}]
+
+
+def test_a_trip_this_afternoon_told_after_it_is_a_visit() -> None:
+    text = "下午去省立医院财务处找王姐催那笔款，王姐说要等七月中旬医保款回来才能付"
+    assert parse(text, at("2026-07-01", 10))["kind"] == "itinerary"  # the afternoon to come
+    assert parse(text, at("2026-07-01", 18))["kind"] == "visit"  # the afternoon that was
+
+
+def test_a_report_written_as_questions_and_answers_reads_as_the_template() -> None:
+    text = "客户？西郊医院。科室？心内。谁？包主任。痛点？动态血压盒不够，排队要一周。竞品？GE。下一步？周五演示。"
+    r = parse(text, at("2026-06-03"))
+    assert (r["kind"], r["customer"], r["department"], r["contact"]) == ("visit", "西郊医院", "心内", "包主任")
+    assert (r["pain_points"], r["competitor"], r["next_action"]) == ("动态血压盒不够，排队要一周", "GE", "周五演示")
+    r = parse("竞品动态？有。谁？罗氏。在哪？开发区医院检验科。干啥？送了一台e411试用。", at("2026-06-03"))
+    assert (r["kind"], r["brand"], r["activity"]) == ("competitor", "罗氏", "送了一台e411试用")
+    r = parse("客户？江北区人民医院。谁？设备科孙科长。痛点？暂无。竞品？没提。下一步？还没想好。", at("2026-06-03"))
+    assert r["kind"] == "visit" and r["missing"] == ["pain_points", "competitor", "next_action"]
+    assert parse("谁去？几点？在哪？", at("2026-06-03"))["kind"] == "other"  # questions with no answers

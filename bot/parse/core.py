@@ -31,6 +31,7 @@ from bot.parse.fields import (
 )
 from bot.parse.kinds import Signals, classify
 from bot.parse.numerals import to_int
+from bot.parse.qa import qa_labels
 from bot.parse.quantities import PRODUCT_RE, find_budget, find_items_at, mentions_product
 from bot.parse.text import Prepared, clauses, prepare, trim
 from bot.parse.timeexpr import TimeMention, find_times
@@ -119,6 +120,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     p = prepare(text)
     if (meant := correct(p.raw, today, cal)) is not p.raw:  # "周三，不对，周四"
         p = prepare(meant)
+    if (labelled := qa_labels(p.raw)) is not p.raw:  # "客户？西郊医院。谁？包主任。…"
+        p = prepare(labelled)
     out = empty_result()
     if not p.norm:
         return out
@@ -157,6 +160,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         else (),
         visit_content=lambda: has_visit_content(norm),
         to_colleague=p.to_colleague,
+        hour=now.hour,
     )
     kind = classify(norm, times, today, sig)
     if "brand" in stated and "activity" in stated and kind not in ("urgent", "review"):

@@ -107,10 +107,13 @@ def find_markers(p: Prepared) -> Markers:
         empty = not value or value.upper() in _EMPTY_VALUES or value.rstrip("。.") in _EMPTY_VALUES
         if not empty and name in ("competitor", "pain_points") and _NOT_MENTIONED_RE.match(value):
             empty = True  # "竞品：没提", "竞品：阮院长没提，暂时没看到别家": nothing to file
+        if not empty and name == "pain_points" and _NO_NEED_RE.match(value):
+            empty = True  # "需求：暂无需求，就是认个脸"
         values[name] = None if empty else (s, e)
     return markers
 
 
+_NO_NEED_RE = re.compile(r"(?:暂无|暂时没有|目前没有|没有|无)(?:需求|痛点|新需求)?(?:$|[,，。;；])")
 # A labelled value that says it was not mentioned ("没提", "阮院长没提", "暂时没看到")
 _NOT_MENTIONED_RE = re.compile(
     r"(?:[\u4e00-\u9fff]{1,3}?(?:院长|主任|科长|处长|医生|大夫|工|书记|护士长))?(?:还|暂时|目前|都|也|暂)*"

@@ -94,6 +94,7 @@ class Signals:
     brand_at: tuple[int, ...] = ()  # where competitors (brands, 竞品 …) are named
     visit_content: Callable[[], bool] = _never  # pain-point or next-step wording
     to_colleague: bool = False  # the message opens with an @ of a colleague, not of the bot
+    hour: int = 9  # the hour it was sent ("下午去…" sent at 17:45 is the afternoon that was)
 
 
 def is_urgent(norm: str) -> bool:
@@ -214,8 +215,12 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "other"  # "我这周拜访了几家？": a question, naming nobody, files nothing
     if _ASKS_OPENLY_RE.match(norm) and _asks_the_group(norm):
         return "other"  # "有没有人知道瑞光眼科的欧阳院长喜欢喝什么茶": a question to colleagues
-    if sig.to_colleague and _ASKS_YOU_RE.match(norm):
-        return "other"  # "@韩晓东 附二院周科长的电话你有吗？": a question to a colleague
+    if sig.to_colleague and (_ASKS_YOU_RE.match(norm) or _TELLS_YOU_RE.search(norm)):
+        return "other"  # "@韩晓东 附二院周科长的电话你有吗？", "@林浩然 …你跟客户确认一下": to a colleague
+    if _WEEK_SUMMARY_RE.match(norm):
+        return "other"  # "本周小结：新增意向客户5家…": the week in numbers, no visit told
+    if not sig.has_contact and sig.has_brand and _SPECIFIC_ACTIVITY_RE.search(norm) and _MET_SAYS_RE.search(norm):
+        return "competitor"  # "路上碰到开发区医院设备科的小伙子说万东…打了五折": news passed on
     # "今天没有拜访", "没拜访客户，一直在公司开会": a visit that did not happen is no visit cue
     cues = NO_VISIT_RE.sub(_blank, norm) if "没" in norm or "未" in norm or "不" in norm else norm
     visit_strong = sig.has_template or _strong_visit_cue(cues, sig)
@@ -295,6 +300,11 @@ def says_no_visit(text: str) -> bool:
     return NO_VISIT_RE.search(text) is not None or _IN_OFFICE_RE.search(text) is not None
 
 
+# "你跟客户确认一下", "你去仓库拿一下": a word that sets a colleague a task
+_TELLS_YOU_RE = re.compile(r"你(?:跟|去|把|帮|再|先|赶紧|马上|记得|负责|联系|确认|看下|看一下)")
+_WEEK_SUMMARY_RE = re.compile(r"(?:本周|这周|上周|本月|这个月)(?:小结|总结|汇总|回顾)")
+# someone met by chance who passes news on: "路上碰到…的小伙子说", "遇到…的人讲"
+_MET_SAYS_RE = re.compile(r"(?:碰到|遇到|碰见|遇见)[^,，。;；]{0,16}?(?:说|讲|透露)")
 # A first sentence that asks "you" something ("…的电话你有吗？", "你那边还有样机吗")
 _ASKS_YOU_RE = re.compile(r"[^。!！?？\n]*?你[^。!！?？\n]*?(?:吗|么|没有?|不|呢|多少|哪|几)[^。!！\n]{0,4}?[?？]")
 
@@ -400,6 +410,10 @@ def _soon_need(norm: str, times: list[TimeMention], today: date) -> bool:
     return False
 
 
+_PART_RE = re.compile(r"上午|早上|一早|中午|下午")
+_PART_OVER = {"上午": 12, "早上": 12, "一早": 12, "中午": 14, "下午": 17}  # the hour that part of the day is over
+
+
 def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals, strict: bool = False) -> bool:
     """明天去县中医院…, 下周二去县人民医院…: the message opens with a coming day and a trip to a customer.
 
@@ -417,4 +431,7 @@ def _coming_trip(norm: str, times: list[TimeMention], today: date, sig: Signals,
         return False
     if first.date == today and _DONE_RE.search(norm, first.end):
         return False  # "今天去县二院检验科转了转", "今天去…，放下资料就走了": the visit told, not a trip planned
+    part = _PART_RE.search(norm, first.start, first.end + 1) if first.date == today else None
+    if part is not None and sig.hour >= _PART_OVER[part.group()]:
+        return False  # "下午去省立医院…" sent at 17:45: that afternoon is over, a visit told
     return _GO_RE.search(norm, first.end, end) is not None
