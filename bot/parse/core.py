@@ -209,8 +209,8 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         out["pain_points"] = _span_text(p, pain)
         out["competitor"] = _span_text(p, comp)
         out["next_action"] = _span_text(p, nxt)
-        due = first_time_in(times, spans.due_clause) if nxt == spans.next_action else None
-        due = due or first_time_in(times, nxt)
+        due = first_time_in(times, spans.due_clause, today) if nxt == spans.next_action else None
+        due = due or first_time_in(times, nxt, today)
         if due is None and nxt is not None:
             due = first_time_in(times, stated.get("due"))
         out["due"] = _iso(due)
@@ -219,7 +219,9 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
         out["missing"] = [k for k in CORE_ITEMS if out[k] is None]
     elif kind in ("urgent", "itinerary"):
         explicit = first_time_in(times, stated.get("due"))
-        first = (_delivery_time(norm, times) if kind == "urgent" else None) or (times[0] if times else None)
+        # a trip report's day: the first one to come ("今天下午在公司开会，明天一早直接去…")
+        coming = next((t for t in times if t.date > today), times[0]) if kind == "itinerary" and times else None
+        first = (_delivery_time(norm, times) if kind == "urgent" else coming) or (times[0] if times else None)
         out["due"] = _iso(explicit or (first.date if first else None))
         out["items"] = items or (_loaner(norm) if kind == "urgent" else [])
         out["budget"] = _budget(p, markers)

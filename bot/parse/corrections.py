@@ -50,7 +50,7 @@ def correct(text: str, today: date, calendar: WorkCalendar) -> str:
     if _QUICK_RE.search(text) is None:
         return text
     found = _ends_and_starts(text, today, calendar)
-    cuts: list[tuple[int, int]] = []
+    cuts: list[tuple[int, int, str]] = []  # (start, end, what stands there instead)
     for m in _MARK_RE.finditer(text):
         mark_start, after = m.span()
         before = mark_start - 1 if text[mark_start - 1 : mark_start] == "的" else mark_start
@@ -63,13 +63,44 @@ def correct(text: str, today: date, calendar: WorkCalendar) -> str:
                 again = _SAID_AGAIN_RE.match(text, after + before - first)
                 after = again.end() if again else after
             if after in starts:
-                cuts.append((first, after))
+                cuts.append((first, after, ""))
                 break
+        else:
+            moved = _day_taken_back(text, found[_TIMES], mark_start, after)
+            if moved is not None:
+                cuts.extend(moved)
     if not cuts:
         return text
     out, pos = [], 0
-    for start, end in cuts:
+    for start, end, instead in sorted(cuts):
         out.append(text[pos:start])
+        out.append(instead)
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+_TIMES = 3  # the index of dates in _ends_and_starts
+_GAP_RE = re.compile(r"[^。!！?？\n]{0,12}")
+
+
+def _day_taken_back(
+    text: str, times: tuple[dict[int, int], set[int]], mark_start: int, after: int
+) -> list[tuple[int, int, str]] | None:
+    """ "约了下周二去演示，刚才说错了，是下周三": a day taken back a few words after it was said (in
+    the same sentence) and the right one said next; the right day takes its place, and the
+    correction goes. None when the marker is not between two days so."""
+    ends, starts = times
+    if after not in starts:
+        return None
+    new_end = next((e for e, s in ends.items() if s == after), None)
+    earlier = [(s, e) for e, s in ends.items() if e < mark_start and _GAP_RE.fullmatch(text, e, mark_start)]
+    if new_end is None or not earlier:
+        return None
+    old_start, old_end = max(earlier)
+    lead = _JUST_NOW_RE.search(text, old_end, mark_start)  # "刚才说错了": 刚才 goes with the correction
+    cut = lead.start() if lead else mark_start
+    return [(old_start, old_end, text[after:new_end]), (cut, new_end, "")]
+
+
+_JUST_NOW_RE = re.compile(r"[,，\s]*(?:刚才|刚刚|我)+$")

@@ -458,13 +458,17 @@ def has_visit_content(norm: str) -> bool:
     return _PAIN_RE.search(norm) is not None or _NEXT_MARKER_RE.search(norm) is not None
 
 
-def first_time_in(times: list[TimeMention], span: Span | None) -> date | None:
+def first_time_in(times: list[TimeMention], span: Span | None, after: date | None = None) -> date | None:
+    """The first date mentioned in `span`; with `after`, the first one later than it when there is
+    one ("上午去了市骨科医院…老王让我们月底前把方案做出来": 月底, not the morning of the visit)."""
     if span is None:
         return None
-    for t in times:
-        if span[0] <= t.start < span[1]:
-            return t.date
-    return None
+    inside = [t for t in times if span[0] <= t.start < span[1]]
+    if after is not None:
+        later = next((t for t in inside if t.date > after), None)
+        if later is not None:
+            return later.date
+    return inside[0].date if inside else None
 
 
 # ---------------------------------------------------------------------------- review
