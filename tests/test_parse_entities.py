@@ -320,3 +320,13 @@ def test_a_follow_up_done_is_no_next_step() -> None:
     result = parse("南山医院陈主任电话跟进了，陈主任说GE价格比我们低，可能悬了", NOW)
     assert result["next_action"] is None and "next_action" in result["missing"]
     assert parse("南山医院陈主任说GE价格比我们低，下周二再电话跟进", NOW)["next_action"] == "下周二再电话跟进"
+
+
+def test_a_run_on_report_without_punctuation_still_yields_its_items() -> None:
+    text = (
+        "今天下午去滨江医院ICU找了吴主任呼吸机的事谈得差不多了他们在用的是六台德尔格最近病人多呼吸机不够用"
+        "想再添三台呼吸机吴主任让我们这周五带工程师过去给护士做一次操作培训"
+    )
+    result = parse(text, NOW)
+    assert "呼吸机不够用" in (result["pain_points"] or "")
+    assert "德尔格" in (result["competitor"] or "") and result["due"] == "2026-11-13"

@@ -94,7 +94,31 @@ def split_spans(text: str, sep: re.Pattern[str], lo: int = 0, hi: int | None = N
 
 
 def clauses(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
-    return split_spans(text, _CLAUSE_SEP_RE, lo, hi)
+    parts = split_spans(text, _CLAUSE_SEP_RE, lo, hi)
+    if any(e - s > _RUN_ON for s, e in parts):
+        parts = [piece for s, e in parts for piece in _run_on_pieces(text, s, e)]
+    return parts
+
+
+# A clause this long with no punctuation is a run-on sentence (voice input, a hurried rep): it is
+# cut where a new statement starts ("…用了九年故障一天比一天多|科里天天催他换新的|现在在用的是科曼的")
+_RUN_ON = 24
+_STATEMENT_START_RE = re.compile(
+    r"(?=(?<![看到去给在找跟对帮把向和让替为从])(?:他们|她们|院里|科里)|他说|她说|现在|最近|目前|我答应|我再|我跟|让我们|等院里|因为|所以|但是|不过|其中|只问|"
+    r"(?<![说想])想(?:再|要|申请|换|添|加|买|上)|(?<=[\u4e00-\u9fff]{2})(?:说|反馈|表示)(?![的了过明]))"
+)
+
+
+def _run_on_pieces(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    if e - s <= _RUN_ON:
+        return [(s, e)]
+    out, pos = [], s
+    for m in _STATEMENT_START_RE.finditer(text, s + 4, e - 3):
+        if m.start() - pos >= 4:
+            out.append((pos, m.start()))
+            pos = m.start()
+    out.append((pos, e))
+    return out
 
 
 def within_clauses(words: list[str]) -> bool:
