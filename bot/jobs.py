@@ -543,6 +543,17 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
         ),
         lambda r: {**r, "name": team.name(r["member"])},
     )
+    # targets missed since the last meeting, with the reason and the remedy the rep gave
+    missed = _listing(
+        tz,
+        s.execute(
+            select(Review.member, Review.review_date, Review.reason, Review.remedy, _total())
+            .where(Review.target_met == false(), Review.posted_at >= since, Review.posted_at < at)
+            .order_by(Review.review_date, Review.id)
+            .limit(LIST_LIMIT)
+        ),
+        lambda r: {**r, "name": team.name(r["member"])},
+    )
     week_ago = at - timedelta(days=7)
     competitors = _listing(
         tz,
@@ -585,6 +596,7 @@ def morning_agenda(ctx: JobContext) -> list[Post]:
         steps_today=steps_today,
         urgent=urgent,
         overdue=overdue,
+        missed=missed,
         competitors=competitors,
         leave=leave,
     )

@@ -196,3 +196,16 @@ def test_a_visit_told_in_the_review_is_filed_as_a_visit_too(team: Bot) -> None:
     assert "已收到今天的复盘" in reply and "已记录拜访：县医院 儿科 王主任" in reply
     say(team, "今日复盘：拜访3家，都顺利。目标达成")  # no visit told: nothing more filed
     assert len(team.rows(Visit)) == 1
+
+
+@both_backends
+def test_a_missed_target_reaches_the_next_stand_up_with_its_reason_and_remedy(team: Bot) -> None:
+    import scheduler
+
+    team.clock.advance(hours=7, minutes=40)  # Wed 17:40
+    say(team, "复盘：目标未达成，原因是王主任临时出差没见到，补救：明天上午再约", user="lina")
+    say(team, "今日复盘：目标达成")
+    friday = team.clock.now.replace(day=27, hour=0, minute=30)  # Fri 08:30, the next meeting
+    [agenda] = scheduler.run_job(team.runtime, "morning_agenda", friday).posts
+    section = agenda.content.split("📉 上次晨会以来未达成的目标：")[1].split("🔍")[0].strip().splitlines()
+    assert section == ["- 李娜 11月25日：王主任临时出差没见到；补救：明天上午再约"]
