@@ -499,8 +499,12 @@ def test_weekly_report_now_is_for_leaders(team: Bot) -> None:
     reply = say(team, "/周报", user=LEADER)
     assert "销售周报" in reply and "格式不对" not in reply
     assert posts(team) == []  # a reply to the leader, not a post
-    regional = say(team, "/周报 华东", user=LEADER)
-    assert "华东" in regional and len(regional) < len(reply)  # one region's section, not the team's
+    whole = say(team, "/周报 全团队", user=LEADER)
+    assert "## 华东" in whole and "## 华南" in whole
+    assert "## 华东" in reply and "## 华南" not in reply  # a regional leader's own region by default
+    assert say(team, "/周报 华东", user=LEADER) == reply
+    assert "## 华南" in say(team, "/周报 华南", user=LEADER)
+    assert "## 华南" in say(team, "/周报", user=ADMIN)  # an admin's: the whole team
     assert "格式不对" in say(team, "/周报 华东 华南", user=LEADER)
 
 

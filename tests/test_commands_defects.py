@@ -167,7 +167,7 @@ def test_weekly_report_of_last_week_and_a_single_region_header(team: Bot) -> Non
     assert "11月23日–11月29日" in last and "本周拜访 1 条" in last and "上周" in last
     assert "先看全部" not in last
     assert "11月23日–11月29日" in say(team, "/周报 华东 上周", user=LEADER)
-    everyone = say(team, "/weekly 上周", user=LEADER)
+    everyone = say(team, "/weekly 上周 全团队", user=LEADER)  # a leader's own region unless 全团队
     assert "先看全部，再分区域" in everyone and "11月23日–11月29日" in everyone
     assert "格式不对" in say(team, "/周报 上周 华东 华南", user=LEADER)
     assert "上周" in say(team, "/帮助 周报")

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from bot.dispatch import Context, Reply
 from bot.jobs import JOBS, JobContext, Post
 from bot.settings import parse_time
-from handlers.commands.pipeline import regions
+from handlers.commands.pipeline import WHOLE_TEAM, regions
 from handlers.commands.registry import Invocation, Usage, implements, normalise
 
 
@@ -54,15 +54,22 @@ def last_week_end(today: date, ctx: Context) -> datetime:
 @implements("weekly")
 def weekly(inv: Invocation, ctx: Context) -> Reply:
     a = weekly_args(inv.args, [str(w) for w in inv.command.extra.get("last_week") or ()])
-    if a.region is not None and a.region not in regions(ctx):
-        return ctx.reply("commands/region_unknown.md.j2", region=a.region, regions=regions(ctx))
+    known = regions(ctx)
+    region = a.region
+    me = ctx.member
+    if region is None and me is not None and me.role == "leader" and me.region in known:
+        region = me.region  # a regional leader's report is the region's, as /漏斗; "/周报 全团队" for all
+    elif region is not None and normalise(region) in WHOLE_TEAM:
+        region = None
+    if region is not None and region not in known:
+        return ctx.reply("commands/region_unknown.md.j2", region=region, regions=known)
     at = last_week_end(ctx.now.date(), ctx) if a.last_week else ctx.now
-    posts = build(ctx, "weekly_report", at, region=a.region)
+    posts = build(ctx, "weekly_report", at, region=region)
     return answer(
         ctx,
         posts,
         job="weekly",
-        region=a.region,
+        region=region,
         last_week=a.last_week,
         first=at.date() - timedelta(days=at.weekday()),
         last=at.date(),

@@ -186,7 +186,7 @@ def regions(ctx: Context) -> list[str]:
     return sorted(set(names))
 
 
-_WHOLE_TEAM = {"全团队", "全部", "团队", "全体", "all"}
+WHOLE_TEAM = {"全团队", "全部", "团队", "全体", "all"}
 
 
 @implements("funnel")
@@ -198,7 +198,7 @@ def funnel(inv: Invocation, ctx: Context) -> Reply:
     me = ctx.member
     if region is None and me is not None and me.role == "leader" and me.region in known:
         region = me.region  # a regional leader's funnel is the region's; "/漏斗 全团队" for everyone's
-    elif region is not None and normalise(region) in _WHOLE_TEAM:
+    elif region is not None and normalise(region) in WHOLE_TEAM:
         region = None
     if region is not None and region not in known:
         return ctx.reply("commands/region_unknown.md.j2", region=region, regions=known)
