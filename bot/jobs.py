@@ -1421,6 +1421,15 @@ def toolkit_check(ctx: JobContext) -> list[Post]:
             stale.append({**view, "age": (today - doc.version_date).days})  # type: ignore[operator]
     expiring.sort(key=lambda d: d["days"])
     stale.sort(key=lambda d: -d["age"])
+    # versions dated since the last working day's check: announced, so nobody shows an old one
+    since = today - timedelta(days=1)
+    while since > today - timedelta(days=10) and not ctx.calendar.is_workday(since):
+        since -= timedelta(days=1)
+    new = [
+        {"doc": doc, "link": _link(doc.link)}
+        for doc in ctx.settings.toolkit
+        if doc.version_date is not None and since <= doc.version_date <= today
+    ]
     # the working-day calendar is part of what the bot runs on: a year it does not know (this one, or
     # the next within a month) makes every working-day post and due date fall on holidays too
     unknown = sorted({y for y in (today.year, (today + timedelta(days=31)).year) if not ctx.calendar.knows(y)})
@@ -1428,6 +1437,7 @@ def toolkit_check(ctx: JobContext) -> list[Post]:
     return ctx.render(
         "toolkit_check.md.j2",
         today=today,
+        new=new,
         expiring=expiring,
         stale=stale,
         fresh=fresh,

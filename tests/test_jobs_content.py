@@ -610,6 +610,25 @@ def test_toolkit_check_warns_of_an_expiring_and_a_stale_document(tmp_path: Path)
     assert "出门前检查工具包" in text and "到期" not in text and "未更新" not in text
 
 
+def test_toolkit_check_announces_a_version_dated_since_the_last_working_days_check(tmp_path: Path) -> None:
+    e = make_env(
+        tmp_path,
+        toolkit=[
+            {"name": "临床数据报告（监护仪）", "kind": "临床报告", "version_date": "2026-06-05",
+             "link": "https://docs.example.com/report-0605"},
+            {"name": "产品手册", "edition": "采购版", "version_date": "2026-06-08"},
+            {"name": "产品手册", "edition": "医生版", "version_date": "2026-06-04"},
+        ],
+    )  # fmt: skip
+    monday = e.text("toolkit_check", local(6, 8, 8))  # Friday's update, made after Friday's check
+    section = monday.split("**新版本，请下载替换旧版：**")[1].strip().split("\n\n")[0].splitlines()
+    assert section == [
+        "- 临床数据报告（监护仪）：2026-06-05 版，[下载](https://docs.example.com/report-0605)",
+        "- 产品手册（采购版）：2026-06-08 版",
+    ]
+    assert "新版本" not in e.text("toolkit_check", local(6, 10, 8))  # announced, then no more
+
+
 def test_toolkit_check_asks_the_admin_for_a_year_the_holiday_calendar_does_not_know(tmp_path: Path) -> None:
     e = make_env(tmp_path)
     # chinesecalendar knows the years of its release; 2099 and 2100 it will not know for a while
