@@ -330,3 +330,14 @@ def test_a_run_on_report_without_punctuation_still_yields_its_items() -> None:
     result = parse(text, NOW)
     assert "呼吸机不够用" in (result["pain_points"] or "")
     assert "德尔格" in (result["competitor"] or "") and result["due"] == "2026-11-13"
+
+
+@pytest.mark.parametrize("text", ["今天回访南湖医院检验科，郎主任很满意", "拜访县二院检验科危主任，想加一台血球仪"])
+def test_less_common_surnames_are_contacts(text: str) -> None:
+    result = parse(text, NOW)
+    assert result["contact"] in ("郎主任", "危主任") and result["decision_role"] == "科室负责人"
+
+
+def test_what_a_machine_does_is_no_part_of_its_name() -> None:
+    result = parse("市第四人民医院血透室两台透析机报警停机，急需工程师今天下午上门", NOW)
+    assert [i["product"] for i in result["items"]] in ([], ["透析机"])

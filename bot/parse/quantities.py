@@ -255,6 +255,9 @@ def _next_name(names: Sequence[tuple[int, int]], pos: int) -> int:
     return min((b for b, _ in names if b >= pos), default=1 << 30)
 
 
+_STATE_AFTER_RE = re.compile(r"报警|停机|故障|坏|罢工|死机|黑屏|出问题|不|没|老是|经常|又|都|也|还|已经|一直|同时")
+
+
 def _scan_name(norm: str, i: int, limit: int, *, first_free: bool) -> tuple[int, int]:
     """(end of the longest product name from i, end of the word from i).
 
@@ -265,6 +268,8 @@ def _scan_name(norm: str, i: int, limit: int, *, first_free: bool) -> tuple[int,
     n = min(len(norm), i + 12)
     j, best = i, i
     while j < n:
+        if best == j > i and _STATE_AFTER_RE.match(norm, j):
+            break  # "两台透析机报警停机": what the machines do is no part of their name
         listed = _LISTED_RE.match(norm, j, n)  # a listed word goes on over a name (医用外科口罩, not 外科)
         if listed is not None:
             j = listed.end()
