@@ -218,6 +218,9 @@ def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]
             out.append(Found(gs, ge, raw[gs:ge]))
             unordered = True
     for c in customers:  # "附二院 放射 DR降价", "胸科医院 呼吸 杭主任": a department said short, after its hospital
+        j = c.end + (norm[c.end : c.end + 1] == " ")
+        if norm[j : j + 1] not in _SHORT_DEPT_FIRST:
+            continue
         m = _SHORT_DEPT_RE.match(norm, c.end)
         if m and not _overlaps(out, *m.span(1)):
             out.append(Found(m.start(1), m.end(1), raw[m.start(1) : m.end(1)]))
@@ -229,6 +232,7 @@ def find_departments(raw: str, norm: str, customers: list[Found]) -> list[Found]
 
 # A clinical department said without its 科, only right after the hospital and before a break or a
 # contact: never 呼吸机, 检验报告, 放射源
+_SHORT_DEPT_FIRST = frozenset(w[0] for w in _dept["short_after_customer"].split())
 _SHORT_DEPT_RE = re.compile(
     r"\s*(" + words_alt(_dept["short_after_customer"].split()) + r")"
     r"(?=\s|$|[,，。;；、]|[\u4e00-\u9fff]{1,2}(?:主任|医生|大夫|护士长|科长|技师|老师|工(?![作程]))|[\u4e00-\u9fff](?:工|总)(?![作程]))"
