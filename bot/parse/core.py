@@ -141,7 +141,7 @@ def parse(text: str, now: datetime, sender: str | None = None, calendar: WorkCal
     names = [(f.start, f.end) for f in customers] if customers else []
     names += [(f.start, f.end) for f in departments] if departments else ()
     names += [(f.start, f.end) for f in contacts] if contacts else ()
-    located = find_items_at(norm, names)
+    located = [(at, item) for at, item in find_items_at(norm, names) if not _broken_at(norm, at, item)]
     items = [item for _, item in located]
     sig = Signals(
         has_customer=bool(customers) or stated.get("customer") is not None,
@@ -257,6 +257,21 @@ _DELIVERY_AFTER_RE = re.compile(
 _LOANER_RE = re.compile(
     r"(?P<n>[一两二三四五六七八九十\d]{1,3})\s*(?P<unit>台|套|个)(?:备机|备用机|备用的|替换机|周转机)"
 )
+
+
+# what the counted machines do: "两台透析机报警停机，急需工程师" needs an engineer, not two machines
+_BROKEN_AFTER_RE = re.compile(
+    r"[^,，。;；]{0,3}?(?:报警|停机|故障|坏了|坏掉|罢工|死机|黑屏|出问题|不能用|用不了|开不了机)"
+)
+
+
+def _broken_at(norm: str, at: int, item: dict[str, Any]) -> bool:
+    """Whether the count at `at` counts machines that broke (told right after their name), not goods needed."""
+    name = str(item["product"])
+    found = norm.find(name, at)
+    if not 0 <= found - at <= 4 or _BROKEN_AFTER_RE.match(norm, found + len(name)) is None:
+        return False
+    return norm.find(name, found + len(name)) < 0  # "两台监护仪坏了，急需两台监护仪": the same wanted again
 
 
 def _loaner(norm: str) -> list[dict[str, Any]]:
