@@ -319,6 +319,10 @@ def test_today_shows_a_leader_the_regions_reps_and_an_admin_everyones(team: Bot)
     assert "华东今天" in leader and "还没发" not in leader  # a leader is not chased for a review
     assert "· 张伟：拜访 1 条（1 条缺核心项），复盘未发" in leader
     assert "· 李娜：拜访 1 条，复盘 ✅" in leader and "王强" not in leader
+    assert leader.startswith("**陈静，今天（11月25日）**你本人没有记录。")  # not "拜访：还没有"
+    assert "没人接的急需" not in leader
+    say(team, "急！市一院ICU今晚要3台呼吸机", user=REP2)
+    assert "**没人接的急需（1）**" in say(team, "/今日", user=LEADER)
     admin = say(team, "/今日", user=ADMIN)
     assert "全团队今天" in admin and "· 王强：请假" in admin
     assert "华东今天" not in say(team, "/今日")  # a rep sees their own day only

@@ -218,6 +218,7 @@ def today(inv: Invocation, ctx: Context) -> Reply:
         reviewed=reviewed,
         day=day,
         team=_team_today(ctx, day, start, end),
+        watch=_leader_watch(ctx),
     )
 
 
