@@ -30,6 +30,7 @@ from bot.parse.fields import (
     visit_spans,
 )
 from bot.parse.kinds import Signals, classify
+from bot.parse.lexicon import lexicon
 from bot.parse.numerals import to_int
 from bot.parse.qa import qa_labels
 from bot.parse.quantities import PRODUCT_RE, find_budget, find_items_at, mentions_product
@@ -280,7 +281,8 @@ def _loaner(norm: str) -> list[dict[str, Any]]:
     if m is None:
         return []
     products = [x.group() for x in PRODUCT_RE.finditer(norm, 0, m.start())]
-    return [{"product": products[-1] if products else "备机", "quantity": to_int(m["n"]), "unit": m["unit"]}]
+    product = products[-1] if products else str(lexicon().products["loaner"])
+    return [{"product": product, "quantity": to_int(m["n"]), "unit": m["unit"]}]
 
 
 def _delivery_time(norm: str, times: list[TimeMention]) -> TimeMention | None:
