@@ -526,22 +526,21 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
     """Add the nullable columns a newer Frontline's tables have to tables an older one made
     (create_all never alters a table that exists), on either backend; "table.column" of each added.
     A column that is not nullable cannot be added to rows that exist: start-up stops and says so."""
-    from sqlalchemy import inspect
     from sqlalchemy.schema import CreateColumn
 
-    def missing(bind: Engine | Connection) -> list[tuple[Table, Any]]:
-        found = inspect(bind)
-        names = set(found.get_table_names())
-        out = []
-        for table in metadata.sorted_tables:
-            if table.name not in names:
-                continue
-            have = {c["name"] for c in found.get_columns(table.name)}
-            out.extend((table, c) for c in table.columns if c.name not in have)
-        return out
+    def missing(conn: Connection) -> list[tuple[Table, Any]]:
+        have = _columns(conn)
+        return [
+            (table, c)
+            for table in metadata.sorted_tables
+            if table.name in have
+            for c in table.columns
+            if c.name not in have[table.name]
+        ]
 
-    if not missing(engine):
-        return []
+    with engine.connect().execution_options(readonly=True) as conn:  # a read: no writer's BEGIN
+        if not missing(conn):
+            return []
     with write_lock(engine).hold(), engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
@@ -556,6 +555,25 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
     if added:
         log.info("database upgraded: added columns %s", ", ".join(added))
     return added
+
+
+def _columns(conn: Connection) -> dict[str, set[str]]:
+    """table -> its columns, as the database has them, in one query (the inspector's table-by-table
+    reflection cost ~6 ms at every start)."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        sql = "SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table'"
+    elif name == "postgresql":
+        sql = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+    else:
+        from sqlalchemy import inspect
+
+        found = inspect(conn)
+        return {t: {c["name"] for c in found.get_columns(t)} for t in found.get_table_names()}
+    out: dict[str, set[str]] = {}
+    for table, column in conn.exec_driver_sql(sql):
+        out.setdefault(table, set()).add(column)
+    return out
 
 
 def upgrade_sqlite(engine: Engine, metadata: MetaData) -> list[str]:
