@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
-from bot.parse.entities import Found
+from bot.parse.entities import Found, find_brands
 from bot.parse.kinds import LEAVE_WORD_RE
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 from bot.parse.numerals import to_int
-from bot.parse.text import Prepared, clauses, sentences, trim, within_clauses
+from bot.parse.text import Prepared, clauses, prepare, sentences, trim, within_clauses
 from bot.parse.timeexpr import TimeMention, anchor_weekdays, continue_range, in_range_with_previous
 from bot.workdays import WorkCalendar
 
@@ -787,24 +787,22 @@ _ACTIVITY_RE = re.compile(words_alt(_kinds["competitor_activity"]))
 _SPECIFIC_ACTIVITY_RE = re.compile(patterns_alt(_kinds["competitor_specific_activity"]))
 
 
-_MOVE_RE = re.compile(f"{_SPECIFIC_ACTIVITY_RE.pattern}|活动|推广|进院|装机|中了")
+# a move, not a presence: the specific activities, a few more, and a price ("报了价", "比我们低5%")
+_MOVE_RE = re.compile(
+    f"{_SPECIFIC_ACTIVITY_RE.pattern}|活动|推广|进院|装机|中了"
+    r"|报了?价|价格?(?:比我们|更)?(?:低|便宜)|低\d+(?:\.\d+)?%"
+)
 
 
 def competitor_move(item: str) -> tuple[str, str] | None:
     """A competitor's move told as a visit's competitor item ("理邦在这边做买设备送耗材的活动",
     "迈瑞也报了价，比我们低5%"): (its brand, the item), for the competitor log the agenda and the
     Friday report read. None for who is there or in the running ("GE", "迈瑞和联影都在跟")."""
-    from bot.parse.entities import find_brands
-    from bot.parse.text import prepare
-
     p = prepare(item)
     brands = find_brands(p.raw, p.norm)
-    if not brands or not (_MOVE_RE.search(p.norm) or _PRICE_MOVE_RE.search(p.norm)):
+    if not brands or not _MOVE_RE.search(p.norm):
         return None
     return brands[0].text, p.raw
-
-
-_PRICE_MOVE_RE = re.compile(r"报了?价|价格?(?:比我们|更)?(?:低|便宜)|低\d+(?:\.\d+)?%")
 
 
 def competitor_activity(p: Prepared, entities: list[Found]) -> Span | None:
