@@ -2,13 +2,16 @@
 """Callback load benchmark: Frontline against a public peer bot server (wecom-bot-svr 0.3.4).
 
     python bench/bench_callbacks.py [--seconds 8] [--conns 1,8,32] [--repeat 1]
-                                    [--only peer|frontline] [--skip-peer] [--floor]
+                                    [--only peer|frontline] [--skip-peer] [--floor] [--least]
 
 Both servers run under gunicorn with the same settings (gthread, 2 workers x 8 threads,
 keep-alive 30 s: `frontline serve`'s defaults) on 127.0.0.1.  With --floor two more servers
 run (bench/floor_app.py): Frontline's own edge doing only the peer's job, which shows what
 the HTTP server and the cipher cost, and so what Frontline's own work costs; and the HTTP
-server alone answering a fixed reply, which shows what each application costs.  The load
+server alone answering a fixed reply, which shows what each application costs.  With --least
+two more (bench/least_app.py): Frontline's callback service with one handler that only
+acknowledges, storing each message durably (store) and also parsing it (least), which shows
+what the issue's minimum (verify, store, understand, reply) costs before any filing.  The load
 comes from separate client processes (so the client does not share the server's GIL):
 signed, AES-encrypted group-robot text callbacks with unique msgids, all built before
 the timed window, sent as raw pre-built request bytes over keep-alive HTTP/1.1
@@ -638,6 +641,12 @@ def serving(name: str, tmp: Path, crypt: PeerCrypt, webhook_url: str) -> Iterato
             str(THREADS),
             "--no-scheduler",
         ]
+    elif name in ("store", "least"):
+        own = tmp / name  # its own database, apart from frontline's
+        own.mkdir(exist_ok=True)
+        env["FRONTLINE_CONFIG"] = str(frontline_config(own, crypt.token, crypt.aes_key, webhook_url))
+        env.update(PYTHONPATH=str(REPO), LEAST_UNDERSTAND="1" if name == "least" else "0")
+        cmd = [str(GUNICORN_BIN), *gunicorn_settings(port), "--chdir", str(REPO / "bench"), "least_app:app"]
     elif name in ("floor", "bare"):
         env.update(FLOOR_TOKEN=crypt.token, FLOOR_AES_KEY=crypt.aes_key, PYTHONPATH=str(REPO))
         bench_dir = str(REPO / "bench")
@@ -720,6 +729,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "HTTP server alone (bench/floor_app.py)",
     )
     ap.add_argument(
+        "--least",
+        action="store_true",
+        help="also run Frontline's callback service with one handler that only acknowledges, storing each "
+        "message (store) and also parsing it (least): bench/least_app.py",
+    )
+    ap.add_argument(
         "--sqlite-synchronous",
         choices=["FULL", "NORMAL"],
         default="FULL",
@@ -750,6 +765,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if a.only == "peer" and a.skip_peer:
         ap.error("--only peer contradicts --skip-peer")
     a.targets = [a.only] if a.only else (["frontline"] if a.skip_peer else ["frontline", "peer"])
+    if a.least:
+        a.targets += ["least", "store"]
     if a.floor:
         a.targets += ["floor", "bare"]
     if a.max_rate is None:
@@ -762,7 +779,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     SQLITE_SYNCHRONOUS = args.sqlite_synchronous
     crypt = PeerCrypt("bench-" + uuid.uuid4().hex[:12], new_aes_key(), "")
-    expect = {"peer": "收到", "floor": "收到", "bare": "收到", "frontline": None}
+    expect = {"peer": "收到", "floor": "收到", "bare": "收到", "store": "收到", "least": "收到", "frontline": None}
     table: dict[tuple[str, int], RunResult] = {}
     memory: dict[str, list[tuple[int, int | None, int]]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="frontline-bench-"))
@@ -807,11 +824,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if "frontline" in args.targets and "peer" in args.targets:
-        for conns in (8, 32):
-            f, p = table.get(("frontline", conns)), table.get(("peer", conns))
-            if f and p and p.rate:
-                print(f"ratio frontline/peer at {conns} conns: {f.rate / p.rate:.2f}")
+    if "peer" in args.targets:
+        for name in ("frontline", "least", "store"):
+            for conns in (8, 32):
+                f, p = table.get((name, conns)), table.get(("peer", conns))
+                if f and p and p.rate:
+                    print(f"ratio {name}/peer at {conns} conns: {f.rate / p.rate:.2f}")
     if "frontline" in args.targets and "floor" in args.targets:
         for conns in args.conn_list:
             f, fl = table.get(("frontline", conns)), table.get(("floor", conns))
@@ -841,9 +859,14 @@ def app_budget(table: dict[tuple[str, int], RunResult], conn_list: list[int], ta
             continue
         server = b.server_cpu_ms
         budget = p.server_cpu_ms / target - server  # (server + peer app) / target - server
+        steps = "".join(
+            f"  {n} app {r.server_cpu_ms - server:.2f}"
+            for n in ("floor", "store", "least")
+            if (r := table.get((n, conns))) is not None
+        )
         lines.append(
             f"  conns={conns:<3} server alone {server:.2f}  peer app {p.server_cpu_ms - server:.2f}  "
-            f"frontline app {f.server_cpu_ms - server:.2f}  budget {budget:.2f}"
+            f"frontline app {f.server_cpu_ms - server:.2f}{steps}  budget {budget:.2f}"
         )
     return "\n".join(lines)
 
