@@ -346,3 +346,15 @@ def test_machines_that_broke_are_no_goods_needed() -> None:
     assert result["kind"] == "urgent" and result["items"] == []  # an engineer is needed, not two machines
     result = parse("市二院两台监护仪坏了，急需两台监护仪今天送到", NOW)
     assert result["items"] == [{"product": "监护仪", "quantity": 2, "unit": "台"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "customer", "contact"),
+    [
+        # "医院" ending a hospital's name before a colon is no "医院：" label
+        ("今天都在市中医院：上午检验科冯主任，生化样本量上来了，仪器速度跟不上", "市中医院", "冯主任"),
+        ("📍医院：市一院 联系人：王主任 痛点：设备老化", "市一院", "王主任"),  # after an emoji it is one
+    ],
+)
+def test_a_label_follows_a_separator_or_an_emoji_not_a_name(text: str, customer: str, contact: str) -> None:
+    assert (field(text, "customer"), field(text, "contact")) == (customer, contact)

@@ -16,7 +16,7 @@ from bot.parse.entities import Found, find_brands
 from bot.parse.kinds import LEAVE_WORD_RE
 from bot.parse.lexicon import lexicon, patterns_alt, words_alt
 from bot.parse.numerals import to_int
-from bot.parse.text import Prepared, clauses, prepare, sentences, trim, within_clauses
+from bot.parse.text import SYMBOL_RE, Prepared, clauses, prepare, sentences, trim, within_clauses
 from bot.parse.timeexpr import TimeMention, anchor_weekdays, continue_range, in_range_with_previous
 from bot.workdays import WorkCalendar
 
@@ -75,7 +75,9 @@ def find_markers(p: Prepared) -> Markers:
             if before != "【":
                 continue
             start -= 1
-        elif before not in _MARKER_BEFORE and not ("\u2600" <= before <= "\U0001faff"):
+        elif before not in _MARKER_BEFORE and SYMBOL_RE.match(before) is None and _KEY_FIELD[key] not in _SPACE_FIELDS:
+            # "📍医院：…" after an emoji; "那边竞品是迈瑞" after a word, as the core items' keys are rarely
+            # part of one; never "市中医院：上午…", where 医院 ends a hospital's name
             continue
         if space:
             if _KEY_FIELD[key] not in _SPACE_FIELDS:
