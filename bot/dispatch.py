@@ -31,6 +31,7 @@ class Reply:
     content: str
     format: str = "markdown"  # markdown | text
     mentions: list[str] = field(default_factory=list)
+    asks: list[str] = field(default_factory=list)  # what the reply asks the member for (a visit's missing items)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Context:
     posted: list[Outbox] = field(default_factory=list)
     store_message: Callable[[Connection], int] | None = None
     planning: PlannedRecords | None = None  # set while the handler is planned outside the write lock
+    listed: bool = False  # replying to one of several visits of a message: the list asks for what is missing
     _session: Session | None = None
     _records: Records | None = None
     _writing: bool = False
@@ -152,7 +154,7 @@ class Context:
         self.committed.clear()
 
     def reply(self, template: str, *, fmt: str = "markdown", **values: Any) -> Reply:
-        return Reply(self.render.render(template, member=self.member, now=self.now, **values), fmt)
+        return Reply(self.render.render(template, member=self.member, now=self.now, listed=self.listed, **values), fmt)
 
     def post_file(self, filename: str, data: bytes) -> None:
         """Queue a file for the group (upload_media + a file message) in this transaction."""

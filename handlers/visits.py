@@ -44,6 +44,7 @@ from bot.models import (
 from bot.parse import CORE_ITEMS, ROLES, competitor_move, parse
 from bot.parse.fields import no_competitor, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
+from bot.parse.several import visit_parts
 from bot.parse.text import fix_typos, prepare, sentences
 from bot.wecom.inbound import Message
 
@@ -768,7 +769,7 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
     stage = funnel_stage(" ".join(filter(None, (p.get("next_action"), p.get("pain_points")))))
     if stage and customer_id is not None and db.first(Opportunity, ["id"], customer_id=customer_id) is not None:
         stage = None  # already in the funnel: /阶段 moves it
-    return ctx.reply(
+    reply = ctx.reply(
         "visit_recorded.md.j2",
         parsed=p,
         customer=customer_name,
@@ -786,6 +787,55 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
         plan_by=plan_by,
         summary_hours=_summary_hours(ctx),
     )
+    reply.asks = ask
+    return reply
+
+
+# ----------------------------------------------------------------------------- several visits at once
+@dataclass(frozen=True)
+class _Several:
+    visits: list[tuple[str, dict[str, Any]]]  # each visit's text (as a message of its own) and its parse
+    skipped: list[str]  # parts that read as no visit
+
+
+def _several(msg: Message, ctx: Context) -> _Several | None:
+    """A report of several visits in one message ("1）南湖医院心内科刘主任…；2）设备科葛科长…"): each part
+    that reads as a visit, parsed on its own. A part without a visit's verb ("省立医院设备科朱科长，招标
+    下个月挂网") is read as what it is in such a list, the result of a visit."""
+    p = ctx.parsed
+    if p is None or p.get("kind") != "visit":
+        return None
+    parts = visit_parts(msg.text or "")
+    if parts is None:
+        return None
+    visits, skipped = [], []
+    for text in parts:
+        one = parse(text, ctx.now, msg.sender, ctx.calendar)
+        if one["kind"] != "visit":
+            one = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
+        if one["kind"] == "visit":
+            visits.append((text, one))
+        else:
+            skipped.append(text)
+    return _Several(visits, skipped) if len(visits) >= 2 else None
+
+
+def record_several(msg: Message, found: _Several, ctx: Context) -> Reply:
+    """File each visit as its own record, and answer with one list. No question stays open: an answer
+    could not say which visit it completes, so the reply asks for a line naming the customer."""
+    replies, ask = [], None
+    ctx.listed = True
+    try:
+        for text, p in found.visits:
+            reply = record_visit(Message(**{**msg.__dict__, "text": text}), p, ctx)
+            replies.append(reply.content)
+            items = [item for item in reply.asks if item in CORE_ITEMS]
+            if ask is None and items and p.get("customer"):
+                ask = {"customer": p["customer"], "department": p.get("department"), "item": items[0]}
+    finally:
+        ctx.listed = False
+    ctx.records.delete_where(Conversation, chat_id=msg.chat_id, member=msg.sender)
+    return ctx.reply("visits_several.md.j2", replies=replies, skipped=found.skipped, ask=ask)
 
 
 def _carried_over(
@@ -938,7 +988,7 @@ def _told_again(
     if not shown.get("contact") and earlier["contact_id"] is not None:
         row = ctx.records.first(Contact, ["name"], id=earlier["contact_id"])
         shown["contact"] = row[0] if row else None
-    return ctx.reply(
+    reply = ctx.reply(
         "visit_recorded.md.j2",
         parsed=shown,
         customer=customer,
@@ -956,6 +1006,8 @@ def _told_again(
         plan_by=None,
         summary_hours=_summary_hours(ctx),
     )
+    reply.asks = missing
+    return reply
 
 
 # A verdict on the day, on its own at the end ("…，达成", "都完成了✅") or a target missed ("没完成"),
@@ -1262,5 +1314,6 @@ HANDLERS = [
     Handler("visits.day_fix", _day_fix, _fix_day, group=15),
     Handler("visits.customer_fix", _customer_fix, _fix_customer, group=15),
     Handler("visits.role", _role_statement, _file_role, group=15),
+    Handler("visits.several", _several, record_several, group=19),
     Handler("visits.record", _is_visit, record_visit, group=20),
 ]

@@ -1,0 +1,106 @@
+"""Several visits told in one message are filed one by one, each with its own contact and items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.models import Contact, Conversation, Customer, Visit
+from bot.parse import parse
+from bot.parse.several import visit_parts
+from tests.conftest import Bot, both_backends
+from tests.test_understanding import CUSTOMERS, say
+
+NOW = datetime(2026, 11, 25, 18, 20, tzinfo=ZoneInfo("Asia/Shanghai"))  # Wed evening
+TWO_DEPARTMENTS = (
+    "今天跑了两个科：1）南湖医院心内科刘主任，想加几台动态心电，下周三带样机过去；"
+    "2）南湖医院设备科葛科长，今年预算还没批，让等通知。两边都没提竞品。"
+)
+
+
+def test_a_numbered_list_of_visits_is_cut_into_visits_sharing_the_closing_sentence() -> None:
+    first, second = visit_parts(TWO_DEPARTMENTS)
+    assert first == "今天南湖医院心内科刘主任，想加几台动态心电，下周三带样机过去。两边都没提竞品。"
+    assert second == "今天南湖医院设备科葛科长，今年预算还没批，让等通知。两边都没提竞品。"
+
+
+def test_the_place_and_day_said_before_the_list_go_with_every_visit() -> None:
+    parts = visit_parts("今天都在市中医院：上午检验科冯主任，生化样本量上来了；下午病理科贺主任，想上一台脱水机。")
+    assert [parse(t, NOW)["customer"] for t in parts] == ["市中医院", "市中医院"]
+    assert [parse(t, NOW)["contact"] for t in parts] == ["冯主任", "贺主任"]
+    yesterday = visit_parts("昨天上午市一院心内科王主任，监护仪老化想换；下午妇幼保健院产科李护士长，胎监不够用")
+    assert all(t.startswith("昨天") for t in yesterday)
+
+
+def test_sentences_that_each_open_with_a_hospital_are_visits() -> None:
+    parts = visit_parts("今天跑了三家：市一院王主任，要报价；中医院李主任，没需求；妇幼刘护士长，胎监坏了，下周去看")
+    assert [parse(t, NOW)["contact"] for t in parts] == ["王主任", "李主任", "刘护士长"]
+    assert parts[1] == "今天中医院李主任，没需求"
+
+
+def test_a_second_part_without_a_hospital_is_at_the_hospital_of_the_part_before() -> None:
+    parts = visit_parts("今天到市一院设备科，见了王主任，预算批了；又去了心内科找李主任，想换监护仪，下周三演示")
+    assert [(parse(t, NOW)["customer"], parse(t, NOW)["department"]) for t in parts] == [
+        ("市一院", "设备科"),
+        ("市一院", "心内科"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天拜访了市一院设备科王主任，确认下周提交采购申请。李院长也同意了。",  # someone else spoken of
+        "去了市一院，见了王主任，确认下周提交采购申请",  # the place, then whom: one visit
+        "1. 客户：市一院 2. 联系人：王主任 3. 痛点：设备老化 4. 下一步：周五报价",  # one visit's items, numbered
+        "今天拜访市一院王主任：1. 想换监护仪 2. 预算80万 3. 下周报价",
+        "上午去了市一院见王主任，聊了呼吸机的事，下午王主任又打电话说预算批了",  # the same contact later
+        "今天拜访了市一院设备科王主任，确认下周提交采购申请",
+    ],
+)
+def test_one_visit_told_in_parts_is_not_cut(text: str) -> None:
+    assert visit_parts(text) is None
+
+
+@pytest.fixture()
+def team(make_bot: Callable[..., Bot]) -> Bot:
+    return make_bot(customers=CUSTOMERS)
+
+
+@both_backends
+def test_each_visit_of_a_list_is_filed_with_its_own_contact_and_the_reply_lists_them(team: Bot) -> None:
+    reply = say(team, TWO_DEPARTMENTS)
+    cardio, equipment = sorted(team.rows(Visit), key=lambda v: v.id)
+    contacts = {c.id: c.name for c in team.rows(Contact)}
+    assert (contacts[cardio.contact_id], cardio.department) == ("刘主任", "心内科")
+    assert cardio.pain_points == "想加几台动态心电" and cardio.next_action == "下周三带样机过去"
+    assert cardio.due == date(2026, 12, 2) and cardio.complete  # "两边都没提竞品" answers for both
+    assert (contacts[equipment.contact_id], equipment.department) == ("葛科长", "设备科")
+    assert equipment.competitor and not equipment.complete and equipment.first_visit is False
+    assert len(team.rows(Customer)) == 2  # 南湖医院 added once, beside the directory's 市一院
+    assert "这条消息里有 2 次拜访" in reply and "① ✅ 已记录拜访：南湖医院 心内科 刘主任" in reply
+    assert "② ✅ 已记录拜访：南湖医院 设备科 葛科长" in reply
+    assert "30分钟内直接回复我" not in reply  # an answer could not say which visit it is for
+    assert "例如：南湖医院设备科 需求痛点" in reply
+    assert team.rows(Conversation) == []
+
+
+@both_backends
+def test_a_line_naming_the_hospital_and_department_completes_that_visit_of_the_list(team: Bot) -> None:
+    say(team, TWO_DEPARTMENTS)
+    team.clock.advance(minutes=5)
+    say(team, "南湖医院设备科 下一步：等预算批了再约")
+    cardio, equipment = sorted(team.rows(Visit), key=lambda v: v.id)
+    assert equipment.next_action == "等预算批了再约" and cardio.next_action == "下周三带样机过去"
+    assert len(team.rows(Visit)) == 2
+
+
+@both_backends
+def test_the_same_list_sent_again_files_nothing_new(team: Bot) -> None:
+    say(team, TWO_DEPARTMENTS)
+    team.clock.advance(minutes=2)
+    reply = say(team, TWO_DEPARTMENTS)
+    assert len(team.rows(Visit)) == 2
+    assert reply.count("已记录过这次拜访") == 2
