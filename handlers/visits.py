@@ -339,9 +339,17 @@ def contact_for(ctx: Context, customer_id: int, parsed: dict[str, Any], stated: 
     if role and stated:
         db.update(Contact, contact_id, changed_only=True, decision_role=role)
         remember_role(ctx, contact_id, role)
-    elif role:
+    elif role and not _role_on_file(ctx, contact_id):
         db.update_where(Contact, {"id": contact_id, "decision_role": None}, decision_role=role)
     return contact_id
+
+
+def _role_on_file(ctx: Context, contact_id: int) -> bool:
+    """Whether this process saw a role on file for the contact lately. A role is never cleared, so
+    then filling a missing one would change nothing: the statement is saved (the same report told
+    again, every time)."""
+    cached = ctx.cache.get("contact_roles", {}).get(contact_id)
+    return cached is not None and cached[0] is not None and monotonic() - cached[1] < ROLE_CACHE_SECONDS
 
 
 ROLE_CACHE_SECONDS = 30
