@@ -231,6 +231,34 @@ EXPORTS = {
 }
 
 
+# Next to each stored id, what a leader reading the export in a spreadsheet needs: the names (and
+# the member's region), as they are now. Columns the table stores itself (urgent.region) are kept.
+_READABLE: dict[str, tuple[tuple[str, str], ...]] = {
+    "member": (("member_name", "member_name"), ("region", "member_region")),
+    "customer_id": (("customer", "customer"),),
+    "contact_id": (("contact", "contact"),),
+    "taken_by": (("taken_by_name", "member_name"),),
+}
+
+
+def _names(session: Any, columns: list[str]) -> dict[str, dict[Any, Any]]:
+    """The lookups the export's columns need, each read once."""
+    from sqlmodel import select
+
+    from bot.models import Contact, Customer, Member
+
+    names: dict[str, dict[Any, Any]] = {}
+    if "member" in columns or "taken_by" in columns:
+        members = session.exec(select(Member.userid, Member.name, Member.region)).all()
+        names["member_name"] = {u: n for u, n, _ in members}
+        names["member_region"] = {u: r or None for u, _, r in members}
+    if "customer_id" in columns:
+        names["customer"] = dict(session.exec(select(Customer.id, Customer.name)).all())
+    if "contact_id" in columns:
+        names["contact"] = dict(session.exec(select(Contact.id, Contact.name)).all())
+    return names
+
+
 def _cell(value: Any, tz: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(tz).isoformat()
@@ -256,14 +284,23 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             print(f"--since: not a date: {args.since!r} (expected YYYY-MM-DD)", file=sys.stderr)
             return 2
         q = q.where(getattr(model, time_col) >= since)
-    columns = list(model.model_fields)
+    stored = list(model.model_fields)
+    with Session(engine) as s:
+        names = _names(s, stored)
+    columns = [c for col in stored for c in (col, *(n for n, _ in _READABLE.get(col, ()) if n not in stored))]
     out = sys.stdout
     writer = csv.DictWriter(out, fieldnames=columns) if args.format == "csv" else None
     if writer:
         writer.writeheader()
     with Session(engine) as s:
         for row in s.exec(q.execution_options(yield_per=500)):
-            record = {c: _cell(getattr(row, c), settings.tz) for c in columns}
+            record: dict[str, Any] = {}
+            for c in stored:
+                value = getattr(row, c)
+                record[c] = _cell(value, settings.tz)
+                for name, lookup in _READABLE.get(c, ()):
+                    if name not in stored:
+                        record[name] = names[lookup].get(value)
             if writer:
                 writer.writerow(record)
             else:

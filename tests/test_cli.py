@@ -80,6 +80,22 @@ def test_say_local_after_init_shows_group_posts_without_a_webhook(
     assert "qyapi" not in capsys.readouterr().out
 
 
+@both_backends
+def test_export_of_visits_names_the_member_customer_and_contact(
+    sim_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    say = ["--config", str(sim_config), "say", "--local", "--user", "zhangwei"]
+    assert main([*say, "@前线助手 今天拜访了市一院设备科王主任，确认下周提交采购申请"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(sim_config), "export", "visits"]) == 0
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["member"], record["member_name"], record["region"]) == ("zhangwei", "张伟", "华东")
+    assert (record["customer"], record["contact"], record["department"]) == ("市一院", "王主任", "设备科")
+    assert main(["--config", str(sim_config), "export", "visits", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("id,member,member_name,region,customer_id,customer,contact_id,contact,")
+
+
 def test_export_rejects_a_bad_since(sim_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(sim_config), "export", "messages", "--since", "last week"]) == 2
     assert "--since" in capsys.readouterr().err
