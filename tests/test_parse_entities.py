@@ -358,3 +358,14 @@ def test_machines_that_broke_are_no_goods_needed() -> None:
 )
 def test_a_label_follows_a_separator_or_an_emoji_not_a_name(text: str, customer: str, contact: str) -> None:
     assert (field(text, "customer"), field(text, "contact")) == (customer, contact)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "want"),
+    [
+        ("第二家市三院，ICU郑护士长很感兴趣，要了彩页", "customer", "市三院"),  # a day's stop, not a hospital "第二家…"
+        ("顺便去了趟设备科，陆科长说年中有一批预算", "department", "设备科"),
+    ],
+)
+def test_the_words_of_a_days_round_are_no_part_of_a_name(text: str, name: str, want: str) -> None:
+    assert field(text, name) == want

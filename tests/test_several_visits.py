@@ -50,8 +50,31 @@ def test_a_second_part_without_a_hospital_is_at_the_hospital_of_the_part_before(
 
 
 @pytest.mark.parametrize(
+    ("text", "contacts"),
+    [
+        ("今日拜访\n- 城东社区卫生服务中心 张主任：要血糖仪\n- 李家镇卫生院 周院长：还在考虑", ["张主任", "周院长"]),
+        (  # voice input: no punctuation at all
+            "今天去了县人医心内科见了刘主任说想加监护仪然后去了骨科医院见了设备科的陈工说要先论证",
+            ["刘主任", "陈工"],
+        ),
+        ("市三院ICU郑护士长要换注射泵；快下班又碰到了呼吸科的邱主任，呼吸机明年有计划", ["郑护士长", "邱主任"]),
+        ("今天见了市三院的孙院长和区人民医院检验科的高主任，两家都要报价", ["孙院长", "高主任"]),
+        ("县人医设备科葛科长不在，改天再约。转去县中医院，见了检验科许主任，血球仪要换3台", ["葛科长", "许主任"]),
+        ("第一站：城北社区卫生服务中心严主任，要电子血压计\n第二站：东湖镇卫生院苏院长，DR在谈", ["严主任", "苏院长"]),
+    ],
+)
+def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, contacts: list[str | None]) -> None:
+    parts = visit_parts(text)
+    assert parts is not None and [parse(t, NOW)["contact"] for t in parts] == contacts
+
+
+@pytest.mark.parametrize(
     "text",
     [
+        "省人民医院医学装备部侯主任\n1. 急诊科要除颤仪3台\n2. ICU要监护仪10台",  # one contact's list
+        "今天上午在王经理的带领下去了市一院，拜访了设备科的王主任，说预算用得差不多了",  # our colleague
+        "今天拜访了市一院心内科李主任，想换监护仪，下周再去设备科找王科长",  # a visit to come
+        "市一院心内科李主任说想换监护仪，设备科那边还要走流程",  # a department spoken of
         "今天拜访了市一院设备科王主任，确认下周提交采购申请。李院长也同意了。",  # someone else spoken of
         "去了市一院，见了王主任，确认下周提交采购申请",  # the place, then whom: one visit
         "1. 客户：市一院 2. 联系人：王主任 3. 痛点：设备老化 4. 下一步：周五报价",  # one visit's items, numbered

@@ -64,7 +64,7 @@ def find_customers(raw: str, norm: str) -> list[Found]:
         f
         for f in _find_customers(raw, norm)
         if not _AROUND_RE.match(norm, f.end)
-        and not _COUNTED_RE.search(norm, max(0, f.start - 3), f.start)
+        and not _COUNTED_RE.search(norm, max(0, f.start - 4), f.start)
         and not _CLASS_RE.match(norm, f.start)
     ]
     if (
@@ -81,7 +81,7 @@ _AROUND_RE = re.compile(r"周边|附近|旁边|对面|周围|隔壁")
 _CLASS_RE = re.compile(r"全(?:市|省|区|县|国)|各(?:大|级|家|个)?|所有")
 _BRACKETED_RE = re.compile(r"(?:那边|这边|那里)?\s*[(（]\s*$")
 # "三家社区卫生服务中心", "好几个卫生院": several of a kind, not one customer
-_COUNTED_RE = re.compile(r"(?:[一二两三四五六七八九十几多\d]|好几)(?:家|个|所|些)$")
+_COUNTED_RE = re.compile(r"(?<!第)(?:[一二两三四五六七八九十几多\d]|好几)(?:家|个|所|些)$")  # not 第二家市三院
 
 
 def _find_customers(raw: str, norm: str) -> list[Found]:
@@ -162,7 +162,7 @@ for _category in ("clinical", "admin", "office", "finance", "technical", "procur
     for _name in _dept[_category]:
         DEPARTMENT_CATEGORY[_name.upper()] = _category
 _DEPT_RE = re.compile(words_alt([n for c in _dept.values() if isinstance(c, list) for n in c], latin_whole=True))
-_GENERIC_DEPT_RE = re.compile(r"的?(?:他们|她们|对方|那个|这个)?的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
+_GENERIC_DEPT_RE = re.compile(r"(?:一?趟)?的?(?:他们|她们|对方|那个|这个)?的?([\u4e00-\u9fff]{1,5}?科)(?![长里室])")
 _GENERIC_STOP = set(_dept["generic_stop_chars"])
 _TARGET_BEFORE_RE = re.compile(
     patterns_alt(

@@ -2,15 +2,20 @@
 
 An evening report often tells the day in one go: "今天跑了两个科：1）南湖医院心内科刘主任，…；
 2）南湖医院设备科葛科长，…。两边都没提竞品。", "上午检验科冯主任…；下午病理科贺主任…", "①西郊医院急诊科…
-②东湖社区卫生服务中心…". Each part names whom it was with, and each is a visit of its own. A part
-starts at a number of a list, at a time of day opening a clause, or at a sentence that opens with
-going to a customer ("然后去了妇幼，…"); it must name a customer, a department or a contact that the
-part before did not, and must not open with a field's label (a numbered list of one visit's items,
-"1. 客户：… 2. 联系人：…", is one visit).
+②东湖社区卫生服务中心…", a line per hospital, "…然后去了骨科医院见了设备科的陈工…". Each part names
+whom it was with, and each is a visit of its own.
 
-What they share stays with each part: the words before the first part (the day, "今天都在市中医院：")
-and closing sentences said of all of them ("两边都没提竞品", "下周我把两份方案一起出了"). A part that
-names no customer takes the one of the part before it ("1）南湖医院心内科…；2）设备科…").
+A part may begin at a number of a list (1）, ①, 一是, 第二家), at a new line, at a time of the day
+opening a clause (下午…), where the rep went or met someone ("又去了设备科", "碰到了药剂科的唐主任",
+"转去县中医院"), or at a hospital named after a stop, a space, "和" or "然后". It is a part of its
+own when it names a customer, or a contact, that the part before did not, where that part had one
+(a department alone starts one only when neither names a contact: "侯主任：1. 急诊科要除颤仪…" is
+one visit); else it is more of the same visit ("去了市一院，见了王主任"). People spoken of ("李院长
+也同意了") start nothing: only the places above can. Our own colleagues (王经理) are nobody's visit.
+
+What they share stays with each part: the day and the place said before the first part ("今天都在
+市中医院：", "今天两家设备科："), and closing sentences said of all of them ("两边都没提竞品",
+"下周我把两份方案一起出了"). A part that names no customer takes the one of the part before it.
 
 `visit_parts` only cuts the text; the caller parses each part, and files those that are visits.
 Pure: no I/O.
@@ -21,26 +26,40 @@ from __future__ import annotations
 import re
 
 from bot.parse.entities import find_contacts, find_customers, find_departments
-from bot.parse.text import prepare
+from bot.parse.text import SYMBOLS, prepare
 
-# "1）", "(2)", "3.", "4、", "①", "一、", "第二家，": a list's numbers, at the start or after a separator
+# "1）", "(2)", "3.", "4、", "①", "一、", "一是", "第二家，": a list's numbers, at the start or after a separator
 _SEP_BEFORE = r"(?:(?<=^)|(?<=[\s,，。;；:!?…]))"
 _ENUM_RE = re.compile(
     _SEP_BEFORE
-    + r"(?:\(?(?P<n>[1-9])(?:[).、](?!\d))|(?P<c>[①-⑨])|(?P<h>[一二三四五六七八九])、"
-    + r"|第(?P<o>[一二三四五六七八九1-9])(?:家|个点|个|站|处)[,，:、]?)\s*"
+    + r"(?:\(?(?P<n>[1-9])(?:[).、](?!\d))|(?P<c>[①-⑨])|(?P<h>[一二三四五六七八九])(?:、|是(?=[去跟找到把和给在]))"
+    + r"|第(?P<o>[一二三四五六七八九1-9])(?:家|个点|个|站|处)(?:去的|是)?[,，:、]?)\s*"
 )
 _CHINESE_DIGITS = "一二三四五六七八九"
+# a new line, past its bullet: "- 市一院 …", "🏥城东社区…", "A. …", "1 市一院 …"
+_LINE_RE = re.compile(rf"\n[ \t]*(?:[-*•·>]+|[A-Za-z][.、)]|\d{{1,2}}(?=[ \t])|[{SYMBOLS}]+)?[ \t]*")
 # "上午检验科冯主任…；下午病理科贺主任…": a time of the day opening a clause
-_DAYTIME_RE = re.compile(_SEP_BEFORE + r"(?:上午|中午|下午|晚上|傍晚|早上|一早|午后)")
-# "；又去了设备科找王主任", "。然后跑了趟县医院": a clause that opens with going to someone
+_DAYTIME_RE = re.compile(_SEP_BEFORE + r"(?:上午|中午|下午|晚上|傍晚|早上|一早|午后|快下班)")
+# where the rep went or whom they met, then (within a few characters) whom: "又去了设备科", "转去县中医院",
+# "碰到了药剂科的唐主任", "然后去了骨科医院"; never a visit to come ("下周再去设备科")
 _MOVE_RE = re.compile(
-    _SEP_BEFORE
-    + r"(?:然后|之后|接着|随后|紧接着|另外|最后)?[,，]?(?:又|还|再)?(?:去了|跑了趟|跑了|到了|转到|拜访了|见了)"
+    r"(?:然后|之后|接着|随后|紧接着|另外|最后|顺便|顺路|顺道|回来路上)?[,，]?"
+    r"(?:又(?:去|跑|到|拐|转)了?|(?:去|跑|到)了|去(?![年过])|转(?:到|去)了?|拐(?:到|去)了?|来到|拜访了|见了|见到了?|碰到了?|遇到了?|碰见了?)"
+    r"(?:一?趟)?"
 )
-# a part that opens with a field's label is an item of one visit's list, not a visit
+_CLAUSE_BREAK_RE = re.compile(r"[,，。;；:!?\s]")
+_STOPS_RE = re.compile(r"[。!?;；]\s*\Z")  # a sentence told, not an opening ("县人医设备科葛科长不在，改天再约。")
+_SAME_STEP = 8  # a going or meeting this close after a cut in the same clause goes with it
+_MOVE_REACH = 6  # "见了设备科的王主任": whom, at most this far after the verb
+_FUTURE_BEFORE_RE = re.compile(r"(?:要|准备|计划|打算|明天|下周|下次|改天|回头|约)[^,，。;；!?\s]{0,3}$")
+# "…的李主任和县中医院检验科的许主任", "然后市三院ICU…": a hospital after a joining word
+_JOIN_BEFORE_RE = re.compile(r"(?:(?<=[\u4e00-\u9fff])(?:和|及|以及|还有)|然后|接着|之后|另外)\s*\Z")
+# a hospital after a stop or a space opens a part: "；中医院李主任，…", "… 下周再去 市一院病理科贺主任 …"
+_STOP_BEFORE_RE = re.compile(r"[;；。\s]\s*\Z")
+# a part that opens with a field's label is an item of one visit's list, not a visit ("2. 联系人：…");
+# the customer's label opens a visit's line of its own ("客户：市二院 科室：麻醉科 …")
 _LABEL_FIRST_RE = re.compile(
-    r"\s*[【\[]?(?:客户|医院|单位|科室|部门|联系人|对接人|拜访对象|痛点|需求|竞品|竞争对手|下一步|下步|角色|决策链?|预算|时间|结果)"
+    r"\s*[【\[]?(?:科室|部门|联系人|对接人|拜访对象|痛点|需求|竞品|竞争对手|下一步|下步|角色|决策链?|预算|时间|结果)"
     r"[】\]]?\s*(?::|是)"
 )
 # the day of the visits, which every part shares ("昨天上午市一院王主任…；下午妇幼李主任…")
@@ -49,10 +68,12 @@ _DAY_RE = re.compile(
 )
 # a closing sentence said of every part
 _SHARED_RE = re.compile(r"都|两边|两家|两个|三家|三个|几家|各家|分别|一起|统一|这几")
-_LIST_SEP_RE = re.compile(r"[;；。:\n]")
-_LIST_SEP_BEFORE_RE = re.compile(r"[;；。:\n]\s*\Z")
+_STOP_OR_JOIN_RE = re.compile(r"[;；。\s]|[\u4e00-\u9fff](?:和|及)|然后|接着|之后|另外")
 _SENTENCE_RE = re.compile(r"[^。!?！？\n]*[。!?！？\n]*")
 _SLOTS = ("customer", "department", "contact")
+_COLLEAGUE_TITLES = frozenset(("经理", "总", "总监"))  # our own company's: "在王经理的带领下去了市一院"
+_CLOSE = 2  # a cut this close after another's text start is the same one ("下午又去了…")
+_OPENING = 6  # a cut this close to the start divides nothing (the common "今天拜访了…")
 
 
 def visit_parts(text: str) -> list[str] | None:
@@ -61,20 +82,33 @@ def visit_parts(text: str) -> list[str] | None:
     norm, raw = p.norm, p.raw
     if len(norm) < 16:
         return None
-    cuts = _cuts(norm)
-    if not cuts and _LIST_SEP_RE.search(norm) is None:
-        return None
+    fixed, moves = _marked_cuts(norm)
+    if not any(m >= _OPENING for m, _ in fixed + moves) and _STOP_OR_JOIN_RE.search(norm, _OPENING) is None:
+        return None  # nothing a second part could start at (most single reports end here, cheaply)
     customers = find_customers(p.flat, norm)
-    # "今天跑了三家：市一院王主任，要报价；中医院李主任，没需求；…": a sentence opening with a customer
-    cuts = _merged(cuts + [(f.start, f.start) for f in customers if _LIST_SEP_BEFORE_RE.search(norm, 0, f.start)])
-    if not cuts:
-        return None
     found = {
         "customer": [(f.start, f.text) for f in customers],
         "department": [(f.start, f.text) for f in find_departments(p.flat, norm, customers)],
-        "contact": [(c.start, c.text) for c in find_contacts(p.flat, norm, customers)],
+        "contact": [
+            (c.start, c.text) for c in find_contacts(p.flat, norm, customers) if c.title not in _COLLEAGUE_TITLES
+        ],
     }
-    if sum(len(v) for v in found.values()) < 2:
+    starts = sorted(at for names in found.values() for at, _ in names)
+    if len(starts) < 2:
+        return None
+    cuts = list(fixed)
+    for at, _ in found["customer"]:
+        if at and (_STOP_BEFORE_RE.search(norm, 0, at) or _JOIN_BEFORE_RE.search(norm, 0, at)):
+            cuts.append((at, at))
+    # a going or meeting a few characters after another cut, in its clause, is that part's ("上午去市一院
+    # 见了心内科张主任", "带我去设备科见了韦科长")
+    for m, e in moves:
+        if any(_reaches(norm, m, e, at) for at in starts):
+            near = [c for c, _ in cuts if m - _SAME_STEP <= c < m]
+            if not near or _CLAUSE_BREAK_RE.search(norm, max(near), m):
+                cuts.append((m, m))
+    cuts = _merged(cuts)
+    if not cuts:
         return None
 
     def named(start: int, end: int) -> dict[str, set[str]]:
@@ -84,7 +118,8 @@ def visit_parts(text: str) -> list[str] | None:
     segments = [(0, 0, cuts[0][0])] if cuts[0][0] > 0 else []
     segments += [(m, s, cuts[i + 1][0] if i + 1 < len(cuts) else len(norm)) for i, (m, s) in enumerate(cuts)]
     parts: list[list[int]] = []  # [marker, start, end] of each part
-    slots: list[dict[str, set[str]]] = []
+    slots: list[dict[str, set[str]]] = []  # whom each part names
+    context: list[set[str]] = []  # the customer each part was at, named or not
     for i, (marker, start, end) in enumerate(segments):
         names = named(start, end)
         if not any(names.values()) or _LABEL_FIRST_RE.match(norm, start) is not None:
@@ -92,19 +127,21 @@ def visit_parts(text: str) -> list[str] | None:
                 parts[-1][2] = end
             continue
         if not parts:
-            if i == 0 and marker == 0 and not names["contact"]:
+            if i == 0 and marker == 0 and not names["contact"] and not _STOPS_RE.search(norm, start, end):
                 continue  # "今天都在市中医院：", "今天两家设备科：": the opening, where all of them were
             parts.append([marker, start, end])
             slots.append(names)
+            context.append(names["customer"] or named(0, start)["customer"])
             continue
-        last = slots[-1]
-        if any(names[slot] and last[slot] and not names[slot] <= last[slot] for slot in _SLOTS):
+        if _another(names, slots[-1], context[-1]):
             parts.append([marker, start, end])
             slots.append(names)
+            context.append(names["customer"] or context[-1])  # where it was: its own, or where the last one was
         else:  # "去了市一院，见了王主任": more of the same visit
             parts[-1][2] = end
             for slot in _SLOTS:
-                last[slot] |= names[slot]
+                slots[-1][slot] |= names[slot]
+            context[-1] = context[-1] or names["customer"]
     if len(parts) < 2:
         return None
     # what every part shares: the day and the place said before the first part (or the day the first
@@ -112,12 +149,12 @@ def visit_parts(text: str) -> list[str] | None:
     day = _DAY_RE.search(norm, 0, parts[0][0]) or _DAY_RE.match(norm, parts[0][1])
     shared_day = raw[day.start() : day.end()] if day else ""
     opened = named(0, parts[0][0])
-    tail = _closing(norm, raw, parts[-1], [at for v in found.values() for at, _ in v])
+    tail = _closing(norm, raw, parts[-1], starts)
     out: list[str] = []
     place = _first(found["customer"], opened["customer"])
     unit = _first(found["department"], opened["department"])
     for i, (_, start, end) in enumerate(parts):
-        body = raw[start:end].strip().rstrip(",，;；、")
+        body = raw[start:end].strip().rstrip(",，;；、和及")
         lead = "" if day is not None and start <= day.start() < end else shared_day
         if slots[i]["customer"]:
             place = _first(found["customer"], slots[i]["customer"])
@@ -130,6 +167,25 @@ def visit_parts(text: str) -> list[str] | None:
             part += ("" if part.endswith(("。", "！", "!", "？", "?")) else "。") + tail
         out.append(part)
     return out
+
+
+def _reaches(norm: str, verb: int, end: int, at: int) -> bool:
+    """Whether whom starting at `at` is the object of the verb at verb..end: right after it, or a few
+    characters on in the same clause ("见了设备科的王主任"); right after a bare 去 ("带我去设备科")."""
+    if at < end or at - end > (0 if norm[end - 1] == "去" else _MOVE_REACH):
+        return False
+    return _CLAUSE_BREAK_RE.search(norm, end, at) is None
+
+
+def _another(names: dict[str, set[str]], last: dict[str, set[str]], at: set[str]) -> bool:
+    """Whether a segment naming `names` is a visit other than the part naming `last`, at customer `at`."""
+
+    def new(slot: str) -> bool:
+        return bool(names[slot]) and bool(last[slot]) and not names[slot] <= last[slot]
+
+    if new("contact") or (names["customer"] and at and not names["customer"] <= at):
+        return True
+    return new("department") and (bool(names["contact"]) or not last["contact"])
 
 
 def _first(found: list[tuple[int, str]], names: set[str]) -> str | None:
@@ -150,24 +206,32 @@ def _closing(norm: str, raw: str, last: list[int], names_at: list[int]) -> str:
     return raw[tail_start:end].strip()
 
 
-def _cuts(norm: str) -> list[tuple[int, int]]:
-    """(where a part's marker starts, where its text starts) for every place a part may begin, in order."""
+def _marked_cuts(norm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(where a part's marker starts, where its text starts) at the places a part may begin: the
+    list's numbers, new lines and times of the day; and, apart, the verbs of going and meeting,
+    which count only when whom follows them."""
     cuts: list[tuple[int, int]] = []
     numbers = list(_ENUM_RE.finditer(norm))
     if len(numbers) >= 2 and _counts_up(numbers):
         cuts += [(m.start(), m.end()) for m in numbers]
+    cuts += [(m.start(), m.end()) for m in _LINE_RE.finditer(norm)]
     cuts += [(m.start(), m.start()) for m in _DAYTIME_RE.finditer(norm)]
-    cuts += [(m.start(), m.start()) for m in _MOVE_RE.finditer(norm)]
-    return _merged(cuts)
+    moves = [
+        (m.start(), m.end())
+        for m in _MOVE_RE.finditer(norm)
+        if _FUTURE_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start()) is None
+    ]
+    return cuts, moves
 
 
 def _merged(cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The cuts in order, one per place, none inside a list's number."""
-    seen: dict[int, tuple[int, int]] = {}
+    out: list[tuple[int, int]] = []
     for marker, start in sorted(cuts, key=lambda c: (c[0], -c[1])):
-        if not any(m <= marker < s for m, s in seen.values()):  # not inside a list number
-            seen.setdefault(marker, (marker, start))
-    return sorted(seen.values())
+        # one per place, none inside a list's number, none right after another ("下午|又去了…")
+        if not out or marker > out[-1][1] + _CLOSE:
+            out.append((marker, start))
+    return out
 
 
 def _counts_up(numbers: list[re.Match[str]]) -> bool:

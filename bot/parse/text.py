@@ -26,13 +26,13 @@ _typos = lexicon().typos
 _TYPO_RE = re.compile(words_alt(list(_typos))) if _typos else None
 
 # Emoji and other pictographs end a clause like punctuation does.
-_SYMBOLS = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u203c\u2049\u2190-\u21ff\u2300-\u23ff"
+SYMBOLS = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u203c\u2049\u2190-\u21ff\u2300-\u23ff"
 # A run of separators; a colon separates unless a digit follows (10:30). The pattern starts with a
 # character class, so the regex engine finds the separators with a fast scan.
-SYMBOL_RE = re.compile(f"[{_SYMBOLS}]")  # one emoji or pictograph
-_CLAUSE_SEP = rf"[,，。!?;；\s【】「」『』…:{_SYMBOLS}](?<!:(?=\d))"
+SYMBOL_RE = re.compile(f"[{SYMBOLS}]")  # one emoji or pictograph
+_CLAUSE_SEP = rf"[,，。!?;；\s【】「」『』…:{SYMBOLS}](?<!:(?=\d))"
 _CLAUSE_SEP_RE = re.compile(rf"{_CLAUSE_SEP}(?:{_CLAUSE_SEP})*")
-_SENTENCE_SEP_RE = re.compile(rf"[。!?;；\n{_SYMBOLS}]+")
+_SENTENCE_SEP_RE = re.compile(rf"[。!?;；\n{SYMBOLS}]+")
 
 
 @dataclass(slots=True)
