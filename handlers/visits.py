@@ -42,7 +42,7 @@ from bot.models import (
     Visit,
 )
 from bot.parse import CORE_ITEMS, ROLES, competitor_move, parse
-from bot.parse.fields import no_competitor, reports_a_visit
+from bot.parse.fields import no_competitor, no_need, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
 from bot.parse.several import visit_parts
 from bot.parse.text import fix_typos, prepare, sentences
@@ -81,8 +81,9 @@ def answers_from(
     `continued` is the message parsed as the rest of the visit report (the parse itself
     when the message is a visit report; empty when it should not be read so). Fields found
     there count first; then labelled lines ("竞品：无"); then a statement that there is no
-    competitor ("没有竞品"), and a decision role named by its name ("他是决策者"). Nothing
-    else is taken: a reply that says none of these ("好的，收到", "稍等") answers nothing.
+    competitor ("没有竞品") or no need ("暂无需求"), and a decision role named by its name
+    ("他是决策者"). Nothing else is taken: a reply that says none of these ("好的，收到", "稍等")
+    answers nothing.
     """
     continued = parsed if continued is None else continued
     found: dict[str, str] = {}
@@ -102,6 +103,10 @@ def answers_from(
         none = no_competitor(text)
         if none:
             found["competitor"] = none
+    if "pain_points" in missing and "pain_points" not in found:
+        nothing = no_need(text)
+        if nothing:
+            found["pain_points"] = nothing
     if "decision_role" in missing:  # a role the rep states wins over one read from a title
         role = stated_role(text) or (None if "decision_role" in found else next((r for r in ROLES if r in text), None))
         if role:
@@ -692,6 +697,9 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
     none = no_competitor(text) if not p.get("competitor") else None
     if none:
         p = {**p, "competitor": none, "missing": [i for i in p.get("missing") or [] if i != "competitor"]}
+    nothing = no_need(text) if not p.get("pain_points") else None
+    if nothing:  # "暂无需求": the answer to the pain point, not a gap in the record
+        p = {**p, "pain_points": nothing, "missing": [i for i in p.get("missing") or [] if i != "pain_points"]}
     said = stated_role(text)
     if said and said != p.get("decision_role"):  # "钱工，技术把关的": the rep knows the chain better than a title
         p = {**p, "decision_role": said, "missing": [i for i in p.get("missing") or [] if i != "decision_role"]}

@@ -1013,3 +1013,15 @@ def test_a_mistyped_customer_corrected_right_after_moves_the_visit_and_drops_the
     assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]  # the mistyped one filed nothing else
     assert visit.customer_id == team.rows(Customer)[0].id == team.rows(Contact)[0].customer_id
     assert {f.customer_id for f in team.rows(Followup)} == {visit.customer_id}
+
+
+def test_no_need_now_is_the_answer_to_the_pain_point_in_a_report_and_in_a_reply(team: Bot) -> None:
+    reply = say(team, "今天拜访了市一院设备科王主任，暂无需求，没看到别家，下个月再去看看")
+    [visit] = team.rows(Visit)
+    assert visit.pain_points == "暂无需求" and visit.complete and "齐全" in reply
+    team.clock.advance(hours=1)
+    say(team, "今天拜访了市一院心内科李主任，确认下周提交采购申请")  # pain point and competitor missing
+    team.clock.advance(minutes=2)
+    reply = say(team, "暂时没有新的需求，竞品没提")
+    later = max(team.rows(Visit), key=lambda v: v.id)
+    assert later.pain_points == "暂时没有新的需求" and later.complete and "齐全" in reply

@@ -441,6 +441,25 @@ def no_competitor(text: str) -> str | None:
     return text[s:e].strip(" ，,。.；;、") or None
 
 
+# "暂无需求", "暂时没新需求", "目前没什么需求", "没有采购计划": the customer needs nothing now, an answer
+# to the pain point (as "没有竞品" is to the competitor); never "不是没需求", "没需求的话…"
+_NO_NEED_STATED_RE = re.compile(
+    r"(?<!不是)(?:暂无|暂时没有?|目前没有?|现在没有?|还没有?|没有?|无)(?:什么|啥)?(?:新的?)?"
+    r"(?:需求|采购计划|采购需求|更换计划|购买计划)(?![的了]话)"
+)
+
+
+def no_need(text: str) -> str | None:
+    """The clause of `text` that says the customer needs nothing now ("暂无需求"), or None."""
+    m = _NO_NEED_STATED_RE.search(text)
+    if m is None:
+        return None
+    parts = clauses(text)
+    s = next((s for s, e in parts if s <= m.start() < e), m.start())
+    e = next((e for s, e in parts if s < m.end() <= e), m.end())
+    return text[s:e].strip(" ，,。.；;、") or None
+
+
 def reports_a_visit(text: str) -> bool:
     """Whether the text tells of a visit made (拜访, 见了, 去了, 又去…): a report of its own, not an
     answer; a visit still to come ("下一步：周四再去拜访王主任", "下周上门") is none."""
