@@ -44,7 +44,7 @@ from bot.models import (
 from bot.parse import CORE_ITEMS, ROLES, competitor_move, parse
 from bot.parse.fields import no_competitor, no_need, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
-from bot.parse.several import visit_parts
+from bot.parse.several import Several, several_visits
 from bot.parse.text import fix_typos, prepare, sentences
 from bot.wecom.inbound import Message
 
@@ -808,35 +808,14 @@ def record_visit(msg: Message, match: Any, ctx: Context) -> Reply:
 
 
 # ----------------------------------------------------------------------------- several visits at once
-@dataclass(frozen=True)
-class _Several:
-    visits: list[tuple[str, dict[str, Any]]]  # each visit's text (as a message of its own) and its parse
-    skipped: list[str]  # parts that read as no visit
-
-
-def _several(msg: Message, ctx: Context) -> _Several | None:
-    """A report of several visits in one message ("1）南湖医院心内科刘主任…；2）设备科葛科长…"): each part
-    that reads as a visit, parsed on its own. A part without a visit's verb ("省立医院设备科朱科长，招标
-    下个月挂网") is read as what it is in such a list, the result of a visit."""
-    p = ctx.parsed
-    if p is None or p.get("kind") != "visit":
+def _several(msg: Message, ctx: Context) -> Several | None:
+    """A report of several visits in one message ("1）南湖医院心内科刘主任…；2）设备科葛科长…")."""
+    if ctx.parsed is None:
         return None
-    parts = visit_parts(msg.text or "")
-    if parts is None:
-        return None
-    visits, skipped = [], []
-    for text in parts:
-        one = parse(text, ctx.now, msg.sender, ctx.calendar)
-        if one["kind"] != "visit":
-            one = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
-        if one["kind"] == "visit":
-            visits.append((text, one))
-        else:
-            skipped.append(text)
-    return _Several(visits, skipped) if len(visits) >= 2 else None
+    return several_visits(msg.text or "", ctx.parsed, ctx.now, msg.sender, ctx.calendar)
 
 
-def record_several(msg: Message, found: _Several, ctx: Context) -> Reply:
+def record_several(msg: Message, found: Several, ctx: Context) -> Reply:
     """File each visit as its own record, and answer with one list. No question stays open: an answer
     could not say which visit it completes, so the reply asks for a line naming the customer."""
     replies, ask = [], None

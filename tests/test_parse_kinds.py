@@ -993,3 +993,14 @@ def test_a_report_written_as_questions_and_answers_reads_as_the_template() -> No
     r = parse("客户？江北区人民医院。谁？设备科孙科长。痛点？暂无。竞品？没提。下一步？还没想好。", at("2026-06-03"))
     assert r["kind"] == "visit" and r["missing"] == ["pain_points", "competitor", "next_action"]
     assert parse("谁去？几点？在哪？", at("2026-06-03"))["kind"] == "other"  # questions with no answers
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明天计划：上午市一院设备科王科长，下午县人医检验科李主任",
+        "下周拜访计划：\n1. 周一 附二院ICU吴主任\n2. 周二 妇幼保健院产科刘护士长",
+    ],
+)
+def test_a_plan_of_visits_to_come_is_an_itinerary(text: str) -> None:
+    assert parse(text, at("2026-11-11", 18))["kind"] == "itinerary"

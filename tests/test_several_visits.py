@@ -10,7 +10,7 @@ import pytest
 
 from bot.models import Contact, Conversation, Customer, Visit
 from bot.parse import parse
-from bot.parse.several import visit_parts
+from bot.parse.several import several_visits, visit_parts
 from tests.conftest import Bot, both_backends
 from tests.test_understanding import CUSTOMERS, say
 
@@ -61,6 +61,9 @@ def test_a_second_part_without_a_hospital_is_at_the_hospital_of_the_part_before(
         ("今天见了市三院的孙院长和区人民医院检验科的高主任，两家都要报价", ["孙院长", "高主任"]),
         ("县人医设备科葛科长不在，改天再约。转去县中医院，见了检验科许主任，血球仪要换3台", ["葛科长", "许主任"]),
         ("第一站：城北社区卫生服务中心严主任，要电子血压计\n第二站：东湖镇卫生院苏院长，DR在谈", ["严主任", "苏院长"]),
+        ("今天和小周跑了两家：省人医心内科张主任、附二院放射科赵主任，都要报价", ["张主任", "赵主任"]),
+        ("市一院设备科王科长、检验科李主任都见了，王科长说预算下来了，李主任要方案", ["王科长", "李主任"]),
+        ("今天见了市一院王主任，县人医李科长，附二院陈工", ["王主任", "李科长", "陈工"]),
     ],
 )
 def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, contacts: list[str | None]) -> None:
@@ -75,6 +78,8 @@ def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, con
         "今天上午在王经理的带领下去了市一院，拜访了设备科的王主任，说预算用得差不多了",  # our colleague
         "今天拜访了市一院心内科李主任，想换监护仪，下周再去设备科找王科长",  # a visit to come
         "市一院心内科李主任说想换监护仪，设备科那边还要走流程",  # a department spoken of
+        "县中医院检验科许主任说，县人医去年上的就是我们的生化仪，他们也想上一台",  # a hospital spoken of
+        "明天计划：上午市一院设备科王科长，下午县人医检验科李主任",  # visits to come
         "今天拜访了市一院设备科王主任，确认下周提交采购申请。李院长也同意了。",  # someone else spoken of
         "去了市一院，见了王主任，确认下周提交采购申请",  # the place, then whom: one visit
         "1. 客户：市一院 2. 联系人：王主任 3. 痛点：设备老化 4. 下一步：周五报价",  # one visit's items, numbered
@@ -127,3 +132,11 @@ def test_the_same_list_sent_again_files_nothing_new(team: Bot) -> None:
     reply = say(team, TWO_DEPARTMENTS)
     assert len(team.rows(Visit)) == 2
     assert reply.count("已记录过这次拜访") == 2
+
+
+def test_a_terse_list_of_people_met_is_several_visits_and_a_question_naming_people_is_none() -> None:
+    text = "市一院 王主任 送样机\n附二院 李院长 谈合作\n省肿瘤医院 陈主任 试剂"
+    found = several_visits(text, parse(text, NOW), NOW)
+    assert found is not None and [p["contact"] for _, p in found.visits] == ["王主任", "李院长", "陈主任"]
+    question = "谁有市一院王主任、县人医李科长的电话？"
+    assert several_visits(question, parse(question, NOW), NOW) is None

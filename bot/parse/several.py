@@ -24,9 +24,14 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bot.parse.entities import find_contacts, find_customers, find_departments
+from bot.parse.kinds import asks
 from bot.parse.text import SYMBOLS, prepare
+from bot.workdays import WorkCalendar
 
 # "1）", "(2)", "3.", "4、", "①", "一、", "一是", "第二家，": a list's numbers, at the start or after a separator
 _SEP_BEFORE = r"(?:(?<=^)|(?<=[\s,，。;；:!?…]))"
@@ -43,12 +48,19 @@ _DAYTIME_RE = re.compile(_SEP_BEFORE + r"(?:上午|中午|下午|晚上|傍晚|�
 # where the rep went or whom they met, then (within a few characters) whom: "又去了设备科", "转去县中医院",
 # "碰到了药剂科的唐主任", "然后去了骨科医院"; never a visit to come ("下周再去设备科")
 _MOVE_RE = re.compile(
-    r"(?:然后|之后|接着|随后|紧接着|另外|最后|顺便|顺路|顺道|回来路上)?[,，]?"
+    r"(?P<then>然后|之后|接着|随后|紧接着|另外|最后|顺便|顺路|顺道|回来路上)?[,，]?"
     r"(?:又(?:去|跑|到|拐|转)了?|(?:去|跑|到)了|去(?![年过])|转(?:到|去)了?|拐(?:到|去)了?|来到|拜访了|见了|见到了?|碰到了?|遇到了?|碰见了?)"
     r"(?:一?趟)?"
 )
 _CLAUSE_BREAK_RE = re.compile(r"[,，。;；:!?\s]")
 _STOPS_RE = re.compile(r"[。!?;；]\s*\Z")  # a sentence told, not an opening ("县人医设备科葛科长不在，改天再约。")
+# the titles people go by, and the ends of hospitals' and departments' names
+_CUES = (
+    re.compile(r"主任|科长|院长|处长|医生|大夫|护士长|技师|老师|教授|专家|书记|[\u4e00-\u9fff]工|经理|[\u4e00-\u9fff]总"),
+    re.compile(r"院(?![长办内区里])|中心|医(?=[,，、/\s])"),
+    re.compile(r"科(?![长研技学])|ICU|CCU|NICU|急诊|手术室|医学装备部|装备部|招标办|采购办"),
+)
+_PLAN_RE = re.compile(r"计划|打算|准备|安排|明天|明早|明日|后天|下周|下个?月")
 _SAME_STEP = 8  # a going or meeting this close after a cut in the same clause goes with it
 _MOVE_REACH = 6  # "见了设备科的王主任": whom, at most this far after the verb
 _FUTURE_BEFORE_RE = re.compile(r"(?:要|准备|计划|打算|明天|下周|下次|改天|回头|约)[^,，。;；!?\s]{0,3}$")
@@ -56,6 +68,8 @@ _FUTURE_BEFORE_RE = re.compile(r"(?:要|准备|计划|打算|明天|下周|下�
 _JOIN_BEFORE_RE = re.compile(r"(?:(?<=[\u4e00-\u9fff])(?:和|及|以及|还有)|然后|接着|之后|另外)\s*\Z")
 # a hospital after a stop or a space opens a part: "；中医院李主任，…", "… 下周再去 市一院病理科贺主任 …"
 _STOP_BEFORE_RE = re.compile(r"[;；。\s]\s*\Z")
+_LISTED_BEFORE_RE = re.compile(r"([,，、/])\s*\Z")
+_NAME_GAP_RE = re.compile(r"\s*的?\s*")
 # a part that opens with a field's label is an item of one visit's list, not a visit ("2. 联系人：…");
 # the customer's label opens a visit's line of its own ("客户：市二院 科室：麻醉科 …")
 _LABEL_FIRST_RE = re.compile(
@@ -68,12 +82,58 @@ _DAY_RE = re.compile(
 )
 # a closing sentence said of every part
 _SHARED_RE = re.compile(r"都|两边|两家|两个|三家|三个|几家|各家|分别|一起|统一|这几")
-_STOP_OR_JOIN_RE = re.compile(r"[;；。\s]|[\u4e00-\u9fff](?:和|及)|然后|接着|之后|另外")
+_STOP_OR_JOIN_RE = re.compile(r"[;；。\s,，、/]|[\u4e00-\u9fff](?:和|及)|然后|接着|之后|另外")
 _SENTENCE_RE = re.compile(r"[^。!?！？\n]*[。!?！？\n]*")
 _SLOTS = ("customer", "department", "contact")
 _COLLEAGUE_TITLES = frozenset(("经理", "总", "总监"))  # our own company's: "在王经理的带领下去了市一院"
 _CLOSE = 2  # a cut this close after another's text start is the same one ("下午又去了…")
 _OPENING = 6  # a cut this close to the start divides nothing (the common "今天拜访了…")
+
+
+# A part read without a visit's verb ("省立医院设备科朱科长，招标下个月挂网") is read as what it is in
+# such a list: the result of a visit.
+_CONTINUATION = "拜访了客户，"
+
+
+@dataclass(frozen=True)
+class Several:
+    visits: list[tuple[str, dict[str, Any]]]  # each visit's text (as a message of its own) and its parse
+    skipped: list[str]  # parts that read as no visit
+
+
+def several_visits(
+    text: str, parsed: dict[str, Any], now: datetime, sender: str | None = None, calendar: WorkCalendar | None = None
+) -> Several | None:
+    """The visits a message tells, when it tells two or more, each parsed on its own; `parsed` is the
+    message's own parse. A report the parser read as a visit; or, read as nothing in particular, a
+    terse list whose every part names a person and where ("市一院 王主任 送样机\n附二院 李院长 谈合作"),
+    that is no question and no word to a colleague."""
+    from bot.parse.core import parse  # core → several → core: imported when used
+
+    kind = parsed.get("kind")
+    if kind not in ("visit", "other"):
+        return None
+    if kind == "other":
+        p = prepare(text)
+        if p.to_colleague or asks(p.norm):
+            return None
+    parts = visit_parts(text)
+    if parts is None:
+        return None
+    visits, skipped = [], []
+    for part in parts:
+        one = parse(part, now, sender, calendar)
+        if one["kind"] != "visit":
+            one = parse(_CONTINUATION + part, now, sender, calendar)
+        if one["kind"] == "visit" and (
+            kind == "visit" or (one.get("contact") and (one.get("customer") or one.get("department")))
+        ):
+            visits.append((part, one))
+        else:
+            skipped.append(part)
+    if len(visits) < 2 or (kind == "other" and skipped):
+        return None
+    return Several(visits, skipped)
 
 
 def visit_parts(text: str) -> list[str] | None:
@@ -82,9 +142,11 @@ def visit_parts(text: str) -> list[str] | None:
     norm, raw = p.norm, p.raw
     if len(norm) < 16:
         return None
+    if not _names_two(norm):
+        return None  # one person at one place: most reports end here, cheaply
     fixed, moves = _marked_cuts(norm)
     if not any(m >= _OPENING for m, _ in fixed + moves) and _STOP_OR_JOIN_RE.search(norm, _OPENING) is None:
-        return None  # nothing a second part could start at (most single reports end here, cheaply)
+        return None  # nothing a second part could start at
     customers = find_customers(p.flat, norm)
     found = {
         "customer": [(f.start, f.text) for f in customers],
@@ -99,6 +161,12 @@ def visit_parts(text: str) -> list[str] | None:
     cuts = list(fixed)
     for at, _ in found["customer"]:
         if at and (_STOP_BEFORE_RE.search(norm, 0, at) or _JOIN_BEFORE_RE.search(norm, 0, at)):
+            cuts.append((at, at))
+    # "省人医心内科张主任、附二院放射科赵主任", "市一院王主任，县人医李科长", "设备科王科长、检验科李主任":
+    # whom, listed after a comma (a hospital then someone there) or 、 / (a hospital, or a department's someone)
+    for at in sorted(set(starts)):
+        sep = _LISTED_BEFORE_RE.search(norm, 0, at) if at else None
+        if sep and _listed_whom(norm, at, found, hospital_alone=sep.group(1) not in ",，"):
             cuts.append((at, at))
     # a going or meeting a few characters after another cut, in its clause, is that part's ("上午去市一院
     # 见了心内科张主任", "带我去设备科见了韦科长")
@@ -142,8 +210,8 @@ def visit_parts(text: str) -> list[str] | None:
             for slot in _SLOTS:
                 slots[-1][slot] |= names[slot]
             context[-1] = context[-1] or names["customer"]
-    if len(parts) < 2:
-        return None
+    if len(parts) < 2 or _PLAN_RE.search(norm, 0, parts[0][0]):
+        return None  # "明天计划：上午市一院…，下午县人医…": visits to come, not told
     # what every part shares: the day and the place said before the first part (or the day the first
     # part opens with), and the sentences after the last one said of all of them
     day = _DAY_RE.search(norm, 0, parts[0][0]) or _DAY_RE.match(norm, parts[0][1])
@@ -169,6 +237,21 @@ def visit_parts(text: str) -> list[str] | None:
     return out
 
 
+def _listed_whom(norm: str, at: int, found: dict[str, list[tuple[int, str]]], hospital_alone: bool) -> bool:
+    """Whether whom a list names at `at` is someone met: the names written together there (a hospital, its
+    department, a person, "县人医放射科钱主任", "检验科的李主任") hold a person and where they are, or
+    (`hospital_alone`: after 、 or /) a hospital."""
+    ends = {start: (slot, start + len(name)) for slot in _SLOTS for start, name in found[slot]}
+    held: set[str] = set()
+    pos = at
+    while pos in ends:
+        slot, end = ends[pos]
+        held.add(slot)
+        gap = _NAME_GAP_RE.match(norm, end)
+        pos = gap.end() if gap else end
+    return ("contact" in held and len(held) > 1) or (hospital_alone and "customer" in held)
+
+
 def _reaches(norm: str, verb: int, end: int, at: int) -> bool:
     """Whether whom starting at `at` is the object of the verb at verb..end: right after it, or a few
     characters on in the same clause ("见了设备科的王主任"); right after a bare 去 ("带我去设备科")."""
@@ -186,6 +269,12 @@ def _another(names: dict[str, set[str]], last: dict[str, set[str]], at: set[str]
     if new("contact") or (names["customer"] and at and not names["customer"] <= at):
         return True
     return new("department") and (bool(names["contact"]) or not last["contact"])
+
+
+def _names_two(norm: str) -> bool:
+    """Whether the text may name two people, two hospitals or two departments (a quick look at their
+    titles and the last characters of their names; the names themselves cost much more to find)."""
+    return any(len(cue.findall(norm)) >= 2 for cue in _CUES)
 
 
 def _first(found: list[tuple[int, str]], names: set[str]) -> str | None:
@@ -216,10 +305,10 @@ def _marked_cuts(norm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]
         cuts += [(m.start(), m.end()) for m in numbers]
     cuts += [(m.start(), m.end()) for m in _LINE_RE.finditer(norm)]
     cuts += [(m.start(), m.start()) for m in _DAYTIME_RE.finditer(norm)]
-    moves = [
+    moves = [  # after 然后 it is the next step of the day, whatever came before ("…要换然后又去了儿科")
         (m.start(), m.end())
         for m in _MOVE_RE.finditer(norm)
-        if _FUTURE_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start()) is None
+        if m["then"] or _FUTURE_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start()) is None
     ]
     return cuts, moves
 
