@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.models import Contact, Conversation, Customer, Visit
+from bot.models import Contact, Conversation, Customer, Followup, Visit
 from bot.parse import parse
 from bot.parse.several import several_visits, visit_parts
 from tests.conftest import Bot, both_backends
@@ -140,3 +140,18 @@ def test_a_terse_list_of_people_met_is_several_visits_and_a_question_naming_peop
     assert found is not None and [p["contact"] for _, p in found.visits] == ["王主任", "李院长", "陈主任"]
     question = "谁有市一院王主任、县人医李科长的电话？"
     assert several_visits(question, parse(question, NOW), NOW) is None
+
+
+@both_backends
+def test_undo_takes_back_every_visit_the_list_filed_and_the_hospital_it_added(team: Bot) -> None:
+    say(team, "今天拜访了市一院设备科王主任，暂无需求，没看到别家，下周三报价")  # an earlier message stays
+    team.clock.advance(minutes=5)
+    say(team, TWO_DEPARTMENTS)
+    assert len(team.rows(Visit)) == 3 and team.rows(Followup)
+    team.clock.advance(minutes=2)
+    reply = say(team, "/撤销")
+    [kept] = team.rows(Visit)
+    assert kept.next_action == "下周三报价"
+    assert "已撤销你刚才记的 2 条拜访（南湖医院）" in reply
+    assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]  # 南湖医院 was new, and is gone
+    assert {f.visit_id for f in team.rows(Followup)} <= {kept.id}

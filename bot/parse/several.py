@@ -56,7 +56,9 @@ _CLAUSE_BREAK_RE = re.compile(r"[,，。;；:!?\s]")
 _STOPS_RE = re.compile(r"[。!?;；]\s*\Z")  # a sentence told, not an opening ("县人医设备科葛科长不在，改天再约。")
 # the titles people go by, and the ends of hospitals' and departments' names
 _CUES = (
-    re.compile(r"主任|科长|院长|处长|医生|大夫|护士长|技师|老师|教授|专家|书记|[\u4e00-\u9fff]工|经理|[\u4e00-\u9fff]总"),
+    re.compile(
+        r"主任|科长|院长|处长|医生|大夫|护士长|技师|老师|教授|专家|书记|[\u4e00-\u9fff]工|经理|[\u4e00-\u9fff]总"
+    ),
     re.compile(r"院(?![长办内区里])|中心|医(?=[,，、/\s])"),
     re.compile(r"科(?![长研技学])|ICU|CCU|NICU|急诊|手术室|医学装备部|装备部|招标办|采购办"),
 )

@@ -1,7 +1,8 @@
 """/撤销: take back the record my last message filed, when the bot read it wrongly.
 
 Only the member's own latest record, and only for UNDO_MINUTES after the message that filed
-it: a visit (with its follow-ups and the open question about it), an urgent need nobody has
+it: a visit (with its follow-ups and the open question about it; every visit of a message that
+told several), an urgent need nobody has
 taken yet (the group is told it is withdrawn), competitor news, a trip, a leave or a review.
 An answer that completed an earlier record is not undone (a corrected answer overwrites it).
 Customers and contacts the record named stay in the directory.
@@ -71,9 +72,7 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
     kind, row, received_at = found
     if ctx.now - received_at.astimezone(ctx.now.tzinfo) > timedelta(minutes=UNDO_MINUTES):
         return ctx.reply("commands/undo.md.j2", state="too_late", kind=kind, minutes=UNDO_MINUTES)
-    customer = None
-    if getattr(row, "customer_id", None) is not None:
-        customer = ctx.session.get(Customer, row.customer_id)
+    place, count = _customer_name(ctx, getattr(row, "customer_id", None)), 1
     db = ctx.records
     reopened = None
     if kind == "urgent":
@@ -81,13 +80,21 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
             return ctx.reply("commands/undo.md.j2", state="urgent_taken", urgent=row)
         if not db.delete_where(Urgent, id=row.id, status="open"):  # taken meanwhile
             return ctx.reply("commands/undo.md.j2", state="urgent_taken", urgent=row)
-        ctx.post("commands/undo_urgent_post.md.j2", urgent=row, customer=customer.name if customer else None)
+        ctx.post("commands/undo_urgent_post.md.j2", urgent=row, customer=place)
     elif kind == "visit":
-        db.delete_where(Followup, visit_id=row.id)
-        db.delete_where(Conversation, visit_id=row.id)
-        db.delete_where(Visit, id=row.id)
-        if row.customer_id is not None:  # a hospital (and whom we saw there) the misread visit filed
-            drop_unused_customer(ctx, row.customer_id, row.contact_id)
+        # every visit the message filed: a report of several visits is taken back whole
+        rows = ctx.session.execute(
+            select(Visit).where(Visit.message_id == row.message_id, Visit.member == me).order_by(Visit.id)
+        ).scalars().all() or [row]
+        place = "、".join(dict.fromkeys(filter(None, (_customer_name(ctx, v.customer_id) for v in rows)))) or None
+        count = len(rows)
+        for visit in rows:
+            db.delete_where(Followup, visit_id=visit.id)
+            db.delete_where(Conversation, visit_id=visit.id)
+            db.delete_where(Visit, id=visit.id)
+        for visit in rows:
+            if visit.customer_id is not None:  # a hospital (and whom we saw there) the misread visit filed
+                drop_unused_customer(ctx, visit.customer_id, visit.contact_id)
         reopened = _ask_again(ctx, me)
     else:
         db.delete_where(_KINDS[kind], id=row.id)
@@ -97,9 +104,15 @@ def undo(inv: Invocation, ctx: Context) -> Reply:
         state="done",
         kind=kind,
         record=row,
-        customer=customer.name if customer else None,
+        customer=place,
+        count=count,
         reopened=reopened,
     )
+
+
+def _customer_name(ctx: Context, customer_id: int | None) -> str | None:
+    customer = ctx.session.get(Customer, customer_id) if customer_id is not None else None
+    return customer.name if customer else None
 
 
 def _ask_again(ctx: Context, member: str) -> tuple[str | None, list[str]] | None:
