@@ -64,6 +64,13 @@ def test_a_second_part_without_a_hospital_is_at_the_hospital_of_the_part_before(
         ("今天和小周跑了两家：省人医心内科张主任、附二院放射科赵主任，都要报价", ["张主任", "赵主任"]),
         ("市一院设备科王科长、检验科李主任都见了，王科长说预算下来了，李主任要方案", ["王科长", "李主任"]),
         ("今天见了市一院王主任，县人医李科长，附二院陈工", ["王主任", "李科长", "陈工"]),
+        ("📍县人民医院检验中心孙主任 试剂下月挂网 📍河口镇卫生院张院长 想要便携彩超", ["孙主任", "张院长"]),
+        (
+            "县人民医院张院长：同意立项；检验中心孙主任：要参数对比；器械科葛科长：走院内招标",
+            ["张院长", "孙主任", "葛科长"],
+        ),
+        ("先去了市一院见了王主任然后到城西社区卫生服务中心找吴老师送了试纸", ["王主任", "吴老师"]),
+        ("今天3家：市中心医院、县人民医院、青石镇卫生院，都是送资料", [None, None, None]),
     ],
 )
 def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, contacts: list[str | None]) -> None:
@@ -80,6 +87,8 @@ def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, con
         "市一院心内科李主任说想换监护仪，设备科那边还要走流程",  # a department spoken of
         "县中医院检验科许主任说，县人医去年上的就是我们的生化仪，他们也想上一台",  # a hospital spoken of
         "明天计划：上午市一院设备科王科长，下午县人医检验科李主任",  # visits to come
+        "附属第一医院检验中心孙主任说，省立医院和市中心医院都上了流水线，他们也想上",  # in what was said
+        "今天见了省立医院心内科孙教授，他说支持，设备处杨处长那边他去打招呼",  # a topic, not whom we met
         "今天拜访了市一院设备科王主任，确认下周提交采购申请。李院长也同意了。",  # someone else spoken of
         "去了市一院，见了王主任，确认下周提交采购申请",  # the place, then whom: one visit
         "1. 客户：市一院 2. 联系人：王主任 3. 痛点：设备老化 4. 下一步：周五报价",  # one visit's items, numbered

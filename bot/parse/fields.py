@@ -432,13 +432,18 @@ def no_competitor(text: str) -> str | None:
     m = _NO_COMPETITOR_RE.search(text)
     if m is None:
         return None
-    # from the start of the clause where it begins to the end of the one where it ends ("竞品 无")
-    parts = clauses(text)
-    s = next((s for s, e in parts if s <= m.start() < e), m.start())
-    e = next((e for s, e in parts if s < m.end() <= e), m.end())
+    s, e = _clauses_of(text, m)
     if s > 0 and text[s - 1] == "【":
         s -= 1
     return text[s:e].strip(" ，,。.；;、") or None
+
+
+def _clauses_of(text: str, m: re.Match[str]) -> tuple[int, int]:
+    """From the start of the clause where `m` begins to the end of the one where it ends ("竞品 无")."""
+    parts = clauses(text)
+    s = next((s for s, e in parts if s <= m.start() < e), m.start())
+    e = next((e for s, e in parts if s < m.end() <= e), m.end())
+    return s, e
 
 
 # "暂无需求", "暂时没新需求", "目前没什么需求", "没有采购计划": the customer needs nothing now, an answer
@@ -454,9 +459,7 @@ def no_need(text: str) -> str | None:
     m = _NO_NEED_STATED_RE.search(text)
     if m is None:
         return None
-    parts = clauses(text)
-    s = next((s for s, e in parts if s <= m.start() < e), m.start())
-    e = next((e for s, e in parts if s < m.end() <= e), m.end())
+    s, e = _clauses_of(text, m)
     return text[s:e].strip(" ，,。.；;、") or None
 
 

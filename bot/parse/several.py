@@ -49,7 +49,7 @@ _DAYTIME_RE = re.compile(_SEP_BEFORE + r"(?:上午|中午|下午|晚上|傍晚|�
 # "碰到了药剂科的唐主任", "然后去了骨科医院"; never a visit to come ("下周再去设备科")
 _MOVE_RE = re.compile(
     r"(?P<then>然后|之后|接着|随后|紧接着|另外|最后|顺便|顺路|顺道|回来路上)?[,，]?"
-    r"(?:又(?:去|跑|到|拐|转)了?|(?:去|跑|到)了|去(?![年过])|转(?:到|去)了?|拐(?:到|去)了?|来到|拜访了|见了|见到了?|碰到了?|遇到了?|碰见了?)"
+    r"(?:又(?:去|跑|到|拐|转)了?|(?:去|跑|到)了|去(?![年过])|(?<=然后|最后|接着|之后|随后)到|转(?:到|去)了?|拐(?:到|去)了?|来到|拜访了|见了|见到了?|碰到了?|遇到了?|碰见了?)"
     r"(?:一?趟)?"
 )
 _CLAUSE_BREAK_RE = re.compile(r"[,，。;；:!?\s]")
@@ -67,10 +67,14 @@ _SAME_STEP = 8  # a going or meeting this close after a cut in the same clause g
 _MOVE_REACH = 6  # "见了设备科的王主任": whom, at most this far after the verb
 _FUTURE_BEFORE_RE = re.compile(r"(?:要|准备|计划|打算|明天|下周|下次|改天|回头|约)[^,，。;；!?\s]{0,3}$")
 # "…的李主任和县中医院检验科的许主任", "然后市三院ICU…": a hospital after a joining word
-_JOIN_BEFORE_RE = re.compile(r"(?:(?<=[\u4e00-\u9fff])(?:和|及|以及|还有)|然后|接着|之后|另外)\s*\Z")
-# a hospital after a stop or a space opens a part: "；中医院李主任，…", "… 下周再去 市一院病理科贺主任 …"
-_STOP_BEFORE_RE = re.compile(r"[;；。\s]\s*\Z")
-_LISTED_BEFORE_RE = re.compile(r"([,，、/])\s*\Z")
+_JOIN_BEFORE_RE = re.compile(r"((?<=[\u4e00-\u9fff])(?:和|及|以及|还有)|然后|接着|之后|另外)\s*\Z")
+# where whom may be listed: "；中医院李主任，…", "… 下周再去 市一院病理科贺主任 …", "📍县人医…"
+_SEPARATED_RE = re.compile(rf"([;；。\s,，、/|{SYMBOLS}])[\s{SYMBOLS}]*\Z")
+# joining words, which may join hospitals inside what someone said
+_SOFT_SEPARATORS = frozenset(("和", "及", "以及", "还有"))
+_SAID_BEFORE_RE = re.compile(r"说|表示|提到|反映|透露|讲")
+_TOPIC_AFTER_RE = re.compile(r"那边|那里|这边|那块")
+_SENTENCE_BREAK_BEFORE_RE = re.compile(r"[。;；!?！？\n][^。;；!?！？\n]*\Z")
 _NAME_GAP_RE = re.compile(r"\s*的?\s*")
 # a part that opens with a field's label is an item of one visit's list, not a visit ("2. 联系人：…");
 # the customer's label opens a visit's line of its own ("客户：市二院 科室：麻醉科 …")
@@ -161,15 +165,20 @@ def visit_parts(text: str) -> list[str] | None:
     if len(starts) < 2:
         return None
     cuts = list(fixed)
-    for at, _ in found["customer"]:
-        if at and (_STOP_BEFORE_RE.search(norm, 0, at) or _JOIN_BEFORE_RE.search(norm, 0, at)):
-            cuts.append((at, at))
-    # "省人医心内科张主任、附二院放射科赵主任", "市一院王主任，县人医李科长", "设备科王科长、检验科李主任":
-    # whom, listed after a comma (a hospital then someone there) or 、 / (a hospital, or a department's someone)
+    # whom, after a stop, a space or an emoji ("；中医院李主任…", "📍县人医手术室刘护士长…"), a comma
+    # ("市一院王主任，县人医李科长"), 、 or / ("省人医心内科张主任、附二院放射科赵主任"), or a joining word
+    # ("…的李主任和县中医院检验科的许主任", "然后市三院ICU…"): a hospital with someone there, a department's
+    # someone, or (after a stop, 、 or a joining word) a hospital alone. Never inside what someone said
+    # ("孙主任说，省立医院和市中心医院都上了…") or a topic ("，设备处杨处长那边他去打招呼").
     for at in sorted(set(starts)):
-        sep = _LISTED_BEFORE_RE.search(norm, 0, at) if at else None
-        if sep and _listed_whom(norm, at, found, hospital_alone=sep.group(1) not in ",，"):
-            cuts.append((at, at))
+        sep = (_SEPARATED_RE.search(norm, 0, at) or _JOIN_BEFORE_RE.search(norm, 0, at)) if at else None
+        if sep is None or not _listed_whom(norm, at, found, hospital_alone=sep.group(1) not in ",，"):
+            continue
+        if sep.group(1) in _SOFT_SEPARATORS and (_SAID_BEFORE_RE.search(norm, _sentence_start(norm, at), at)):
+            continue
+        if sep.group(1) in ",，" and _TOPIC_AFTER_RE.match(norm, _names_end(norm, at, found)):
+            continue
+        cuts.append((at, at))
     # a going or meeting a few characters after another cut, in its clause, is that part's ("上午去市一院
     # 见了心内科张主任", "带我去设备科见了韦科长")
     for m, e in moves:
@@ -190,6 +199,7 @@ def visit_parts(text: str) -> list[str] | None:
     parts: list[list[int]] = []  # [marker, start, end] of each part
     slots: list[dict[str, set[str]]] = []  # whom each part names
     context: list[set[str]] = []  # the customer each part was at, named or not
+    opening: tuple[int, dict[str, set[str]]] | None = None  # where the opening ends, and whom it names
     for i, (marker, start, end) in enumerate(segments):
         names = named(start, end)
         if not any(names.values()) or _LABEL_FIRST_RE.match(norm, start) is not None:
@@ -198,6 +208,7 @@ def visit_parts(text: str) -> list[str] | None:
             continue
         if not parts:
             if i == 0 and marker == 0 and not names["contact"] and not _STOPS_RE.search(norm, start, end):
+                opening = (end, names)
                 continue  # "今天都在市中医院：", "今天两家设备科：": the opening, where all of them were
             parts.append([marker, start, end])
             slots.append(names)
@@ -212,6 +223,13 @@ def visit_parts(text: str) -> list[str] | None:
             for slot in _SLOTS:
                 slots[-1][slot] |= names[slot]
             context[-1] = context[-1] or names["customer"]
+    if (
+        opening is not None
+        and opening[1]["customer"]
+        and all(names["customer"] and not names["customer"] & opening[1]["customer"] for names in slots)
+    ):  # "今天3家：市中心医院、县人民医院、青石镇卫生院": where none of the others was, a visit of its own
+        parts.insert(0, [0, 0, opening[0]])
+        slots.insert(0, opening[1])
     if len(parts) < 2 or _PLAN_RE.search(norm, 0, parts[0][0]):
         return None  # "明天计划：上午市一院…，下午县人医…": visits to come, not told
     # what every part shares: the day and the place said before the first part (or the day the first
@@ -252,6 +270,21 @@ def _listed_whom(norm: str, at: int, found: dict[str, list[tuple[int, str]]], ho
         gap = _NAME_GAP_RE.match(norm, end)
         pos = gap.end() if gap else end
     return ("contact" in held and len(held) > 1) or (hospital_alone and "customer" in held)
+
+
+def _names_end(norm: str, at: int, found: dict[str, list[tuple[int, str]]]) -> int:
+    """Where the names written together from `at` end."""
+    ends = {start: start + len(name) for slot in _SLOTS for start, name in found[slot]}
+    pos = at
+    while pos in ends:
+        gap = _NAME_GAP_RE.match(norm, ends[pos])
+        pos = gap.end() if gap else ends[pos]
+    return pos
+
+
+def _sentence_start(norm: str, at: int) -> int:
+    m = _SENTENCE_BREAK_BEFORE_RE.search(norm, 0, at)
+    return m.end() if m else 0
 
 
 def _reaches(norm: str, verb: int, end: int, at: int) -> bool:
