@@ -44,7 +44,7 @@ from bot.models import (
 from bot.parse import CORE_ITEMS, ROLES, competitor_move, parse
 from bot.parse.fields import no_competitor, no_need, reports_a_visit
 from bot.parse.kinds import asks, says_no_visit
-from bot.parse.several import Several, several_visits
+from bot.parse.several import CONTINUATION, Several, several_visits
 from bot.parse.text import fix_typos, prepare, sentences
 from bot.wecom.inbound import Message
 
@@ -59,8 +59,7 @@ _CARRIED = ("pain_points", "competitor")  # the role is the contact's; a next st
 END_OF_DAY = time(18, 0)
 # Kinds that are news of their own, never an answer to "what was missing".
 _OTHER_RECORDS = {"urgent", "itinerary", "leave", "review"}
-# An answer is read as the rest of a visit report: this opening makes the parser read it so.
-_CONTINUATION = "拜访了客户，"
+# An answer is read as the rest of a visit report: CONTINUATION, put before it, makes the parser read it so.
 _TEMPLATE_LINE = re.compile(r"^\s*([^:：\n]{1,8})\s*[:：]\s*(.+?)\s*$")
 _SEGMENT_SEP = re.compile(r"[\n；;]")
 _ITEM_LABELS: dict[str, tuple[str, ...]] = {
@@ -460,7 +459,7 @@ def _open_conversation(msg: Message, ctx: Context) -> _Open | None:
     elif not question and (loose or no_competitor(text) or stated_role(text) or opens_with_label(text)):
         # within the half hour anything may answer; later, a reply that recognisably answers
         # ("没有竞品，下周一送样机过去") is read whole, so its next step is not lost
-        continued = parse(_CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
+        continued = parse(CONTINUATION + text, ctx.now, msg.sender, ctx.calendar)
     else:  # hours later, a chat message or a question is not read as a report: labelled lines only
         continued = {}
     answers = answers_from(missing, parsed, text, continued)
@@ -682,7 +681,7 @@ def _is_visit(msg: Message, ctx: Context) -> Any:
     p = ctx.parsed
     if p is not None and p.get("kind") == "other" and opens_with_label(msg.text or ""):
         # "下一步月底前给他报价" on its own, after the question closed: more of the day's visit
-        more = parse(_CONTINUATION + (msg.text or ""), ctx.now, msg.sender, ctx.calendar)
+        more = parse(CONTINUATION + (msg.text or ""), ctx.now, msg.sender, ctx.calendar)
         return more if any(more.get(k) for k in _NEW_CONTENT) else None
     return p is not None and p.get("kind") == "visit" or None
 

@@ -17,8 +17,8 @@ What they share stays with each part: the day and the place said before the firs
 市中医院：", "今天两家设备科："), and closing sentences said of all of them ("两边都没提竞品",
 "下周我把两份方案一起出了"). A part that names no customer takes the one of the part before it.
 
-`visit_parts` only cuts the text; the caller parses each part, and files those that are visits.
-Pure: no I/O.
+`visit_parts` cuts the text; `several_visits` parses each part and says which are visits (the
+handler visits.several files them). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ _OPENING = 6  # a cut this close to the start divides nothing (the common "今�
 
 
 # A part read without a visit's verb ("省立医院设备科朱科长，招标下个月挂网") is read as what it is in
-# such a list: the result of a visit.
-_CONTINUATION = "拜访了客户，"
+# such a list: the result of a visit. (Also how a handler reads a reply as more of the day's visit.)
+CONTINUATION = "拜访了客户，"
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def several_visits(
     for part in parts:
         one = parse(part, now, sender, calendar)
         if one["kind"] != "visit":
-            one = parse(_CONTINUATION + part, now, sender, calendar)
+            one = parse(CONTINUATION + part, now, sender, calendar)
         if one["kind"] == "visit" and (
             kind == "visit" or (one.get("contact") and (one.get("customer") or one.get("department")))
         ):
