@@ -1004,3 +1004,8 @@ def test_a_report_written_as_questions_and_answers_reads_as_the_template() -> No
 )
 def test_a_plan_of_visits_to_come_is_an_itinerary(text: str) -> None:
     assert parse(text, at("2026-11-11", 18))["kind"] == "itinerary"
+
+
+def test_a_terse_report_of_whom_we_saw_and_what_they_asked_of_us_is_a_visit() -> None:
+    assert parse("市三院ICU 郑护士长 注射泵 要报价", at("2026-11-11", 18))["kind"] == "visit"
+    assert parse("市一院王主任要报价的话找谁？", at("2026-11-11", 18))["kind"] == "other"  # a question

@@ -269,7 +269,13 @@ def classify(norm: str, times: list[TimeMention], today: date, sig: Signals) -> 
         return "visit"
     if sig.has_customer and sig.has_contact and _acts_later(norm, times, today):
         return "visit"  # "省人医设备科 孙科长 预算卡得紧 周五带方案": whom we saw, and what we do next
+    if sig.has_customer and sig.has_contact and _ASKED_OF_US_RE.search(norm):
+        return "visit"  # "市三院ICU 郑护士长 注射泵 要报价": whom we saw, and what they asked of us
     return "other"
+
+
+# What a customer asks of us, said tersely after whom we saw: "要报价", "要资料", "让出方案"
+_ASKED_OF_US_RE = re.compile(r"(?:要|让|等)(?:我们)?(?:报价|报个价|方案|出方案|资料|样机|彩页|参数|试用|演示|清单)")
 
 
 # A report that opens with our visit of today: "今天去了市儿童医院设备科，…"
