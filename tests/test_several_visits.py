@@ -164,3 +164,13 @@ def test_undo_takes_back_every_visit_the_list_filed_and_the_hospital_it_added(te
     assert "已撤销你刚才记的 2 条拜访（南湖医院）" in reply
     assert [c.name for c in team.rows(Customer)] == ["市第一人民医院"]  # 南湖医院 was new, and is gone
     assert {f.visit_id for f in team.rows(Followup)} <= {kept.id}
+
+
+def test_a_table_of_visits_is_several_visits_and_news_naming_hospitals_is_none() -> None:
+    table = "客户|科室|联系人|结果\n县人民医院|重症医学科|李医生|呼吸机试用满意\n同上|检验中心|孙主任|要看竞品报价"
+    found = several_visits(table, parse(table, NOW), NOW)
+    assert found is not None
+    filed = [(p["customer"], p["contact"]) for _, p in found.visits]
+    assert filed == [("县人民医院", "李医生"), ("县人民医院", "孙主任")]
+    news = "听说迈瑞在市一院送了两台监护仪，在县人民医院降价了两成，附二院也在谈"
+    assert several_visits(news, parse(news, NOW), NOW) is None

@@ -111,15 +111,15 @@ def several_visits(
     text: str, parsed: dict[str, Any], now: datetime, sender: str | None = None, calendar: WorkCalendar | None = None
 ) -> Several | None:
     """The visits a message tells, when it tells two or more, each parsed on its own; `parsed` is the
-    message's own parse. A report the parser read as a visit; or, read as nothing in particular, a
-    terse list whose every part names a person and where ("市一院 王主任 送样机\n附二院 李院长 谈合作"),
-    that is no question and no word to a colleague."""
+    message's own parse. A report the parser read as a visit; or, read as nothing in particular or
+    as competitor news, a terse list whose every part names a person and where ("市一院 王主任 送样机\n
+    附二院 李院长 谈合作", a table with a row per visit), that is no question and no word to a colleague."""
     from bot.parse.core import parse  # core → several → core: imported when used
 
     kind = parsed.get("kind")
-    if kind not in ("visit", "other"):
+    if kind not in ("visit", "other", "competitor"):
         return None
-    if kind == "other":
+    if kind != "visit":
         p = prepare(text)
         if p.to_colleague or asks(p.norm):
             return None
@@ -137,7 +137,7 @@ def several_visits(
             visits.append((part, one))
         else:
             skipped.append(part)
-    if len(visits) < 2 or (kind == "other" and skipped):
+    if len(visits) < 2 or (kind != "visit" and skipped):
         return None
     return Several(visits, skipped)
 
