@@ -71,6 +71,10 @@ def test_a_second_part_without_a_hospital_is_at_the_hospital_of_the_part_before(
         ),
         ("先去了市一院见了王主任然后到城西社区卫生服务中心找吴老师送了试纸", ["王主任", "吴老师"]),
         ("今天3家：市中心医院、县人民医院、青石镇卫生院，都是送资料", [None, None, None]),
+        (
+            "拜访了县人医设备科钱科长，监护仪基本定了。回来路上给市一院检验科李主任打了个电话，试剂下月再说",
+            ["钱科长", "李主任"],
+        ),
     ],
 )
 def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, contacts: list[str | None]) -> None:
@@ -89,6 +93,7 @@ def test_visits_cut_at_lines_goings_meetings_and_joined_hospitals(text: str, con
         "明天计划：上午市一院设备科王科长，下午县人医检验科李主任",  # visits to come
         "附属第一医院检验中心孙主任说，省立医院和市中心医院都上了流水线，他们也想上",  # in what was said
         "今天见了省立医院心内科孙教授，他说支持，设备处杨处长那边他去打招呼",  # a topic, not whom we met
+        "见了设备科葛科长，他当场给李院长打了个电话，院长同意先试用三个月",  # their call, not ours
         "今天拜访了市一院设备科王主任，确认下周提交采购申请。李院长也同意了。",  # someone else spoken of
         "去了市一院，见了王主任，确认下周提交采购申请",  # the place, then whom: one visit
         "1. 客户：市一院 2. 联系人：王主任 3. 痛点：设备老化 4. 下一步：周五报价",  # one visit's items, numbered

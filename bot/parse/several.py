@@ -51,7 +51,10 @@ _MOVE_RE = re.compile(
     r"(?P<then>然后|之后|接着|随后|紧接着|另外|最后|顺便|顺路|顺道|回来路上)?[,，]?"
     r"(?:又(?:去|跑|到|拐|转)了?|(?:去|跑|到)了|去(?![年过])|(?<=然后|最后|接着|之后|随后)到|转(?:到|去)了?|拐(?:到|去)了?|来到|拜访了|见了|见到了?|碰到了?|遇到了?|碰见了?)"
     r"(?:一?趟)?"
+    # a phone call with someone: "给市一院检验科李主任打了个电话", "接到市中心医院器械科葛科长电话"
+    r"|(?P<call>给|接到了?|跟|和)(?=[^,，。;；!?]{2,16}?(?:打了?个?电话|通了?个?电话|的?电话|来电))"
 )
+_THEY_BEFORE_RE = re.compile(r"[他她]|对方")  # "他当场给李院长打了个电话": their call, not ours
 _CLAUSE_BREAK_RE = re.compile(r"[,，。;；:!?\s]")
 _STOPS_RE = re.compile(r"[。!?;；]\s*\Z")  # a sentence told, not an opening ("县人医设备科葛科长不在，改天再约。")
 # the titles people go by, and the ends of hospitals' and departments' names
@@ -343,7 +346,8 @@ def _marked_cuts(norm: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]
     moves = [  # after 然后 it is the next step of the day, whatever came before ("…要换然后又去了儿科")
         (m.start(), m.end())
         for m in _MOVE_RE.finditer(norm)
-        if m["then"] or _FUTURE_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start()) is None
+        if (m["then"] or _FUTURE_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start()) is None)
+        and not (m["call"] and _THEY_BEFORE_RE.search(norm, max(0, m.start() - 4), m.start()))
     ]
     return cuts, moves
 
