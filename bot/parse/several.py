@@ -177,9 +177,9 @@ def visit_parts(text: str) -> list[str] | None:
         sep = (_SEPARATED_RE.search(norm, 0, at) or _JOIN_BEFORE_RE.search(norm, 0, at)) if at else None
         if sep is None or not _listed_whom(norm, at, found, hospital_alone=sep.group(1) not in ",，"):
             continue
-        if sep.group(1) in _SOFT_SEPARATORS and (_SAID_BEFORE_RE.search(norm, _sentence_start(norm, at), at)):
+        if sep.group(1) in _SOFT_SEPARATORS and _SAID_BEFORE_RE.search(norm, _sentence_start(norm, at), at):
             continue
-        if sep.group(1) in ",，" and _TOPIC_AFTER_RE.match(norm, _names_end(norm, at, found)):
+        if sep.group(1) in ",，" and _TOPIC_AFTER_RE.match(norm, _names_at(norm, at, found)[1]):
             continue
         cuts.append((at, at))
     # a going or meeting a few characters after another cut, in its clause, is that part's ("上午去市一院
@@ -264,6 +264,12 @@ def _listed_whom(norm: str, at: int, found: dict[str, list[tuple[int, str]]], ho
     """Whether whom a list names at `at` is someone met: the names written together there (a hospital, its
     department, a person, "县人医放射科钱主任", "检验科的李主任") hold a person and where they are, or
     (`hospital_alone`: after 、 or /) a hospital."""
+    held, _ = _names_at(norm, at, found)
+    return ("contact" in held and len(held) > 1) or (hospital_alone and "customer" in held)
+
+
+def _names_at(norm: str, at: int, found: dict[str, list[tuple[int, str]]]) -> tuple[set[str], int]:
+    """The kinds of name written together from `at` (a hospital, its department, a person), and where they end."""
     ends = {start: (slot, start + len(name)) for slot in _SLOTS for start, name in found[slot]}
     held: set[str] = set()
     pos = at
@@ -272,17 +278,7 @@ def _listed_whom(norm: str, at: int, found: dict[str, list[tuple[int, str]]], ho
         held.add(slot)
         gap = _NAME_GAP_RE.match(norm, end)
         pos = gap.end() if gap else end
-    return ("contact" in held and len(held) > 1) or (hospital_alone and "customer" in held)
-
-
-def _names_end(norm: str, at: int, found: dict[str, list[tuple[int, str]]]) -> int:
-    """Where the names written together from `at` end."""
-    ends = {start: start + len(name) for slot in _SLOTS for start, name in found[slot]}
-    pos = at
-    while pos in ends:
-        gap = _NAME_GAP_RE.match(norm, ends[pos])
-        pos = gap.end() if gap else ends[pos]
-    return pos
+    return held, pos
 
 
 def _sentence_start(norm: str, at: int) -> int:
