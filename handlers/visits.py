@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from time import monotonic
@@ -821,7 +821,7 @@ def record_several(msg: Message, found: Several, ctx: Context) -> Reply:
     ctx.listed = True
     try:
         for text, p in found.visits:
-            reply = record_visit(Message(**{**msg.__dict__, "text": text}), p, ctx)
+            reply = record_visit(replace(msg, text=text), p, ctx)
             replies.append(reply.content)
             items = [item for item in reply.asks if item in CORE_ITEMS]
             if ask is None and items and p.get("customer"):

@@ -122,13 +122,13 @@ def several_visits(
     kind = parsed.get("kind")
     if kind not in ("visit", "other", "competitor"):
         return None
+    parts = visit_parts(text)  # first: most messages end at its quick look
+    if parts is None:
+        return None
     if kind != "visit":
         p = prepare(text)
         if p.to_colleague or asks(p.norm):
             return None
-    parts = visit_parts(text)
-    if parts is None:
-        return None
     visits, skipped = [], []
     for part in parts:
         one = parse(part, now, sender, calendar)
